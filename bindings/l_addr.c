@@ -1,0 +1,91 @@
+/* bindings/l_addr: addresses as trailing arguments and results.
+ * AF_INET is host, port; AF_INET6 adds flowinfo and scope_id; AF_UNIX is
+ * one path string (a leading "\0" for the abstract namespace). */
+#include "l_addr.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <lauxlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "l_error.h"
+
+static int checkport(lua_State *L, int i) {
+  lua_Integer port = luaL_checkinteger(L, i);
+  luaL_argcheck(L, port >= 0 && port <= 65535, i, "port must be 0-65535");
+  return (int)port;
+}
+
+static const char *checkhost(lua_State *L, int i) {
+  size_t len;
+  const char *host = luaL_checklstring(L, i, &len);
+  luaL_argcheck(L, strlen(host) == len, i, "host contains a zero byte");
+  return host;
+}
+
+int lsockL_checkaddr(lua_State *L, int first, int family, lsk_addr *a,
+                     const char *op) {
+  int err;
+  if (family == AF_INET || family == AF_INET6) {
+    const char *host = checkhost(L, first);
+    int port = checkport(L, first + 1);
+    lua_Integer flow = 0, scope = 0;
+    int next = first + 2;
+    if (family == AF_INET6) {
+      flow = luaL_optinteger(L, first + 2, 0);
+      luaL_argcheck(L, flow >= 0 && flow <= 0xfffff, first + 2,
+                    "flowinfo must be 0-1048575");
+      scope = luaL_optinteger(L, first + 3, 0);
+      luaL_argcheck(L, scope >= 0 && scope <= 0xffffffff, first + 3,
+                    "scope_id out of range");
+      next = first + 4;
+    }
+    err = lsk_addr_inet(a, family, host, port, (uint32_t)flow,
+                        (uint32_t)scope);
+    if (err) {
+      char where[LSK_ADDR_TEXT_MAX];
+      snprintf(where, sizeof where,
+               family == AF_INET6 ? "[%.*s]:%d" : "%.*s:%d", 200, host, port);
+      lsockL_error(L, err, op, where);
+    }
+    return next;
+  }
+  if (family == AF_UNIX) {
+    size_t len;
+    const char *path = luaL_checklstring(L, first, &len);
+    if ((err = lsk_addr_unix(a, path, len)) != 0)
+      lsockL_error(L, err, op, NULL);
+    return first + 1;
+  }
+  return lsockL_error(L, EAFNOSUPPORT, op, NULL);
+}
+
+int lsockL_pushaddr(lua_State *L, const lsk_addr *a) {
+  char host[LSK_HOST_MAX];
+  if (a->len == 0) { /* an unnamed peer (unbound Unix socket, socketpair) */
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  switch (a->u.sa.sa_family) {
+  case AF_INET:
+  case AF_INET6:
+    lsk_addr_host(a, host, sizeof host);
+    lua_pushstring(L, host);
+    lua_pushinteger(L, lsk_addr_port(a));
+    if (a->u.sa.sa_family == AF_INET)
+      return 2;
+    lua_pushinteger(L, ntohl(a->u.in6.sin6_flowinfo));
+    lua_pushinteger(L, a->u.in6.sin6_scope_id);
+    return 4;
+  case AF_UNIX: {
+    const char *path;
+    size_t len = lsk_addr_path(a, &path);
+    lua_pushlstring(L, path, len);
+    return 1;
+  }
+  default:
+    lua_pushlstring(L, (const char *)&a->u, a->len);
+    return 1;
+  }
+}

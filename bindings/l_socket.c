@@ -1,0 +1,725 @@
+/* bindings/l_socket: the socket userdata and its methods, following
+ * Python's socket object in Lua's calling conventions. Every method checks
+ * its arguments, calls the core once per attempt and, on EAGAIN, waits
+ * through lsockL_wait before trying again. */
+#include "l_socket.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/err.h"
+#include "../core/wait.h"
+#include "l_addr.h"
+#include "l_error.h"
+#include "l_file.h"
+
+/* Per-state module data: one per lua_State, so hosts with several states
+ * keep separate defaults. */
+typedef struct State {
+  double deftimeout;
+} State;
+
+static const char statekey = 0;
+
+static State *getstate(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &statekey);
+  State *st = (State *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return st;
+}
+
+double lsockL_getdefault(lua_State *L) {
+  return getstate(L)->deftimeout;
+}
+
+void lsockL_setdefault(lua_State *L, double t) {
+  getstate(L)->deftimeout = t;
+}
+
+/* ---- creation, self checks, lifetime ---- */
+
+lsockL_Socket *lsockL_tosock(lua_State *L, int i) {
+  return (lsockL_Socket *)luaL_checkudata(L, i, LSOCK_SOCKET);
+}
+
+lsockL_Socket *lsockL_checkopen(lua_State *L, int i, const char *op) {
+  lsockL_Socket *s = lsockL_tosock(L, i);
+  if (s->closed || s->s.fd < 0)
+    lsockL_error(L, EBADF, op, NULL);
+  return s;
+}
+
+lsockL_Socket *lsockL_newsock(lua_State *L) {
+  lsockL_Socket *s =
+      (lsockL_Socket *)lua_newuserdatauv(L, sizeof(lsockL_Socket), 0);
+  s->s.fd = -1;
+  s->s.family = s->s.type = s->s.proto = 0;
+  s->closed = 1; /* until the caller has a descriptor in it */
+  s->nfiles = 0;
+  s->timeout = getstate(L)->deftimeout;
+  luaL_setmetatable(L, LSOCK_SOCKET);
+  return s;
+}
+
+void lsockL_release(lsockL_Socket *s) {
+  if (s->nfiles > 0)
+    s->nfiles--;
+  if (s->nfiles == 0 && s->closed)
+    lsk_sock_close(&s->s);
+}
+
+/* ---- deadlines and waiting ---- */
+
+lsk_deadline lsockL_deadline(const lsockL_Socket *s) {
+  if (s->timeout < 0)
+    return LSK_NEVER;
+  return lsk_deadline_after(s->timeout);
+}
+
+/* The deadline is taken at the first wait, not at entry: an operation that
+ * succeeds at once never reads the clock. */
+#define DEADLINE_UNSET INT64_MIN
+
+static int interrupted(lua_State *L) {
+  return luaL_error(L, "interrupted!");
+}
+
+int lsockL_wait(lua_State *L, const lsockL_Socket *s, int events,
+                lsk_deadline d) {
+  if (s->timeout == 0)
+    return EAGAIN;
+  int err = lsk_wait(s->s.fd, events, d);
+  if (err == EINTR && lsk_interrupted)
+    interrupted(L);
+  return err;
+}
+
+static int waitfor(lua_State *L, const lsockL_Socket *s, int events,
+                   lsk_deadline *d) {
+  if (*d == DEADLINE_UNSET)
+    *d = lsockL_deadline(s);
+  return lsockL_wait(L, s, events, *d);
+}
+
+/* Raises the error object for a failed operation on s; EINTR with an
+ * interrupt pending becomes "interrupted!". */
+static int fail(lua_State *L, int err, const char *op, const lsk_addr *a) {
+  char where[LSK_ADDR_TEXT_MAX];
+  if (err == EINTR && lsk_interrupted)
+    return interrupted(L);
+  if (a)
+    lsk_addr_format(a, where, sizeof where);
+  return lsockL_error(L, err, op, a ? where : NULL);
+}
+
+static double checktimeout(lua_State *L, int i) {
+  if (lua_isnoneornil(L, i))
+    return -1;
+  lua_Number t = luaL_checknumber(L, i);
+  luaL_argcheck(L, !isnan(t), i, "timeout is NaN");
+  luaL_argcheck(L, t >= 0, i, "timeout must be non-negative or nil");
+  /* Python refuses timeouts that overflow its clock; so do we, rather
+   * than silently turning one into "forever". */
+  luaL_argcheck(L, t <= 1e9, i, "timeout too large");
+  return t;
+}
+
+static void pushtimeout(lua_State *L, double t) {
+  if (t < 0)
+    lua_pushnil(L);
+  else
+    lua_pushnumber(L, t);
+}
+
+/* socket.socket([family [, type [, proto]]]) */
+static int f_socket(lua_State *L) {
+  lua_Integer family = luaL_optinteger(L, 1, AF_INET);
+  lua_Integer type = luaL_optinteger(L, 2, SOCK_STREAM);
+  lua_Integer proto = luaL_optinteger(L, 3, 0);
+  luaL_argcheck(L, family > AF_UNSPEC && family < AF_MAX, 1,
+                "unknown address family");
+  /* SOCK_NONBLOCK and SOCK_CLOEXEC may be or-ed in, as in Python; every
+   * descriptor is close-on-exec anyway. */
+  lua_Integer base = type & ~(lua_Integer)(SOCK_NONBLOCK | SOCK_CLOEXEC);
+  luaL_argcheck(L, base >= SOCK_STREAM && base <= SOCK_PACKET, 2,
+                "unknown socket type");
+  luaL_argcheck(L, proto >= 0 && proto <= 0xffff, 3, "protocol out of range");
+  lsockL_Socket *s = lsockL_newsock(L);
+  int err = lsk_sock_open(&s->s, (int)family, (int)base, (int)proto);
+  if (err)
+    return fail(L, err, "socket", NULL);
+  s->closed = 0;
+  if (type & SOCK_NONBLOCK)
+    s->timeout = 0;
+  return 1;
+}
+
+static int m_close(lua_State *L) {
+  lsockL_Socket *s = lsockL_tosock(L, 1);
+  int was = s->closed;
+  s->closed = 1;
+  if (!was && s->nfiles == 0) {
+    int err = lsk_sock_close(&s->s);
+    if (err)
+      return fail(L, err, "close", NULL);
+  }
+  return 0;
+}
+
+/* __gc: whatever file objects remain are garbage too (they hold the
+ * socket), so the descriptor goes now. Never raises. */
+static int mm_gc(lua_State *L) {
+  lsockL_Socket *s = lsockL_tosock(L, 1);
+  s->closed = 1;
+  lsk_sock_close(&s->s);
+  return 0;
+}
+
+static int m_fileno(lua_State *L) {
+  lsockL_Socket *s = lsockL_tosock(L, 1);
+  lua_pushinteger(L, s->closed ? -1 : s->s.fd);
+  return 1;
+}
+
+static int m_detach(lua_State *L) {
+  lsockL_Socket *s = lsockL_tosock(L, 1);
+  int fd = s->closed ? -1 : s->s.fd;
+  /* The descriptor now belongs to the caller: file objects still made
+   * from this socket see a closed socket rather than someone's fd. */
+  s->closed = 1;
+  s->s.fd = -1;
+  lua_pushinteger(L, fd);
+  return 1;
+}
+
+static int m_dup(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "dup");
+  lsockL_Socket *d = lsockL_newsock(L);
+  int err = lsk_sock_dup(&s->s, &d->s);
+  if (err)
+    return fail(L, err, "dup", NULL);
+  d->closed = 0;
+  d->timeout = s->timeout; /* as Python's dup() */
+  return 1;
+}
+
+/* ---- names and tostring ---- */
+
+static const char *familyname(int f) {
+  switch (f) {
+  case AF_INET: return "AF_INET";
+  case AF_INET6: return "AF_INET6";
+  case AF_UNIX: return "AF_UNIX";
+  default: return NULL;
+  }
+}
+
+static const char *typename(int t) {
+  switch (t) {
+  case SOCK_STREAM: return "SOCK_STREAM";
+  case SOCK_DGRAM: return "SOCK_DGRAM";
+  case SOCK_RAW: return "SOCK_RAW";
+  case SOCK_SEQPACKET: return "SOCK_SEQPACKET";
+  case SOCK_RDM: return "SOCK_RDM";
+  default: return NULL;
+  }
+}
+
+static void addname(luaL_Buffer *b, const char *key, const char *name,
+                    int value) {
+  char num[32];
+  luaL_addstring(b, key);
+  if (!name) {
+    snprintf(num, sizeof num, "%d", value);
+    name = num;
+  }
+  luaL_addstring(b, name);
+}
+
+/* <lsock.socket fd=3, family=AF_INET, type=SOCK_STREAM, proto=0,
+ *  laddr=127.0.0.1:5000, raddr=127.0.0.1:41234>, as Python's repr. */
+static int mm_tostring(lua_State *L) {
+  lsockL_Socket *s = lsockL_tosock(L, 1);
+  int open = !s->closed && s->s.fd >= 0;
+  char text[LSK_ADDR_TEXT_MAX];
+  luaL_Buffer b;
+  lsk_addr a;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, open ? "<lsock.socket fd=" : "<lsock.socket [closed] fd=");
+  snprintf(text, sizeof text, "%d", open ? s->s.fd : -1);
+  luaL_addstring(&b, text);
+  addname(&b, ", family=", familyname(s->s.family), s->s.family);
+  addname(&b, ", type=", typename(s->s.type), s->s.type);
+  addname(&b, ", proto=", NULL, s->s.proto);
+  if (open && lsk_sock_name(&s->s, &a) == 0) {
+    lsk_addr_format(&a, text, sizeof text);
+    if (text[0]) {
+      luaL_addstring(&b, ", laddr=");
+      luaL_addstring(&b, text);
+    }
+  }
+  if (open && lsk_sock_peer(&s->s, &a) == 0) {
+    lsk_addr_format(&a, text, sizeof text);
+    if (text[0]) {
+      luaL_addstring(&b, ", raddr=");
+      luaL_addstring(&b, text);
+    }
+  }
+  luaL_addchar(&b, '>');
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* Methods first, then the read-only fields family, type and proto. */
+static int mm_index(lua_State *L) {
+  lsockL_Socket *s = lsockL_tosock(L, 1);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+    return 1;
+  const char *k = lua_tostring(L, 2);
+  if (k && strcmp(k, "family") == 0)
+    lua_pushinteger(L, s->s.family);
+  else if (k && strcmp(k, "type") == 0)
+    lua_pushinteger(L, s->s.type);
+  else if (k && strcmp(k, "proto") == 0)
+    lua_pushinteger(L, s->s.proto);
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
+static int mm_newindex(lua_State *L) {
+  lsockL_tosock(L, 1);
+  return luaL_error(L, "cannot assign field '%s' of a socket (read-only)",
+                    luaL_tolstring(L, 2, NULL));
+}
+
+/* ---- binding and connecting ---- */
+
+static int m_bind(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "bind");
+  lsk_addr a;
+  lsockL_checkaddr(L, 2, s->s.family, &a, "bind");
+  int err = lsk_sock_bind(&s->s, &a);
+  if (err)
+    return fail(L, err, "bind", &a);
+  return 0;
+}
+
+static int m_listen(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "listen");
+  /* Python's default backlog: min(SOMAXCONN, 128); negative means 0. */
+  lua_Integer backlog = luaL_optinteger(L, 2, SOMAXCONN < 128 ? SOMAXCONN : 128);
+  if (backlog < 0)
+    backlog = 0;
+  if (backlog > INT32_MAX)
+    backlog = INT32_MAX;
+  int err = lsk_sock_listen(&s->s, (int)backlog);
+  if (err)
+    return fail(L, err, "listen", NULL);
+  return 0;
+}
+
+static int m_accept(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "accept");
+  lsk_deadline d = DEADLINE_UNSET;
+  lsk_addr peer;
+  /* The new object exists before the descriptor does, so nothing can
+   * fail between accept4 and the descriptor having an owner. */
+  lsockL_Socket *c = lsockL_newsock(L);
+  int err;
+  for (;;) {
+    err = lsk_sock_accept(&s->s, &c->s, &peer);
+    if (err != EAGAIN)
+      break;
+    if ((err = waitfor(L, s, LSK_WANT_READ, &d)) != 0)
+      break;
+  }
+  if (err)
+    return fail(L, err, "accept", NULL);
+  c->closed = 0;
+  return 1 + lsockL_pushaddr(L, &peer);
+}
+
+/* Connects s to a: 0, or the error code. The deadline covers the whole
+ * call. A non-blocking socket gets EINPROGRESS back. */
+static int doconnect(lua_State *L, lsockL_Socket *s, const lsk_addr *a) {
+  lsk_deadline d = DEADLINE_UNSET;
+  int err = lsk_sock_connect_start(&s->s, a);
+  if (err != EINPROGRESS)
+    return err;
+  if (s->timeout == 0)
+    return EINPROGRESS;
+  for (;;) {
+    if ((err = waitfor(L, s, LSK_WANT_WRITE, &d)) != 0)
+      return err;
+    err = lsk_sock_connect_finish(&s->s);
+    if (err != EINPROGRESS && err != EALREADY)
+      return err;
+  }
+}
+
+static int m_connect(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "connect");
+  lsk_addr a;
+  lsockL_checkaddr(L, 2, s->s.family, &a, "connect");
+  int err = doconnect(L, s, &a);
+  if (err)
+    return fail(L, err, "connect", &a);
+  return 0;
+}
+
+/* Python's connect_ex: the errno as a result, except for failures that
+ * are not the connection's (bad arguments, name resolution). */
+static int m_connect_ex(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "connect_ex");
+  lsk_addr a;
+  lsockL_checkaddr(L, 2, s->s.family, &a, "connect_ex");
+  int err = doconnect(L, s, &a);
+  if (err == EINTR && lsk_interrupted)
+    return interrupted(L);
+  lua_pushinteger(L, err);
+  return 1;
+}
+
+/* ---- data ---- */
+
+/* Reads up to this much straight into a C stack buffer; larger requests
+ * get a buffer from Lua's allocator. */
+#define STACKBUF 65536
+/* A stream read never returns more than this at once, so recv(2^40)
+ * cannot allocate without bound. */
+#define STREAM_MAX (1 << 20)
+/* Nor may a datagram buffer grow past this, whatever FIONREAD says. */
+#define DGRAM_MAX (64 << 20)
+
+static size_t checksize(lua_State *L, int i) {
+  lua_Integer n = luaL_checkinteger(L, i);
+  luaL_argcheck(L, n >= 0, i, "negative buffer size");
+  return (size_t)n;
+}
+
+/* How much to ask the kernel for when the script asked for n. A datagram
+ * socket must get the whole next datagram if n allows (no silent
+ * truncation), so past STACKBUF it asks FIONREAD for its size. */
+static size_t recvsize(const lsockL_Socket *s, size_t n) {
+  if (n <= STACKBUF)
+    return n;
+  if (s->s.type == SOCK_STREAM)
+    return n < STREAM_MAX ? n : STREAM_MAX;
+  size_t pending = 0;
+  lsk_sock_pending(&s->s, &pending);
+  if (pending < STACKBUF)
+    pending = STACKBUF;
+  if (pending > DGRAM_MAX)
+    pending = DGRAM_MAX;
+  return pending < n ? pending : n;
+}
+
+/* recv and recvfrom: pushes the data (and the sender's address when
+ * `from` is given); returns the count of results. */
+static int dorecv(lua_State *L, const char *op, int withaddr) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, op);
+  size_t n = checksize(L, 2);
+  int flags = (int)luaL_optinteger(L, 3, 0);
+  lsk_deadline d = DEADLINE_UNSET;
+  char stackbuf[STACKBUF];
+  lsk_addr from;
+  size_t got = 0;
+  int err;
+  lua_settop(L, 3);
+  for (;;) {
+    size_t want = recvsize(s, n);
+    char *buf = want <= STACKBUF ? stackbuf
+                                 : (char *)lua_newuserdatauv(L, want, 0);
+    err = lsk_sock_recv(&s->s, buf, want, flags, &got,
+                        withaddr ? &from : NULL);
+    if (err == 0) {
+      lua_pushlstring(L, buf, got);
+      break;
+    }
+    lua_settop(L, 3);
+    if (err != EAGAIN)
+      break;
+    if ((err = waitfor(L, s, LSK_WANT_READ, &d)) != 0)
+      break;
+  }
+  if (err)
+    return fail(L, err, op, NULL);
+  if (!withaddr)
+    return 1;
+  return 1 + lsockL_pushaddr(L, &from);
+}
+
+static int m_recv(lua_State *L) {
+  return dorecv(L, "recv", 0);
+}
+
+static int m_recvfrom(lua_State *L) {
+  return dorecv(L, "recvfrom", 1);
+}
+
+/* One send with waiting: the byte count sent, or raises. */
+static size_t dosend(lua_State *L, lsockL_Socket *s, const char *data,
+                     size_t len, int flags, const lsk_addr *to,
+                     const char *op, lsk_deadline *d) {
+  size_t sent = 0;
+  int err;
+  for (;;) {
+    err = lsk_sock_send(&s->s, data, len, flags, &sent, to);
+    if (err != EAGAIN)
+      break;
+    if ((err = waitfor(L, s, LSK_WANT_WRITE, d)) != 0)
+      break;
+  }
+  if (err)
+    fail(L, err, op, to);
+  return sent;
+}
+
+static int m_send(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "send");
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  int flags = (int)luaL_optinteger(L, 3, 0);
+  lsk_deadline d = DEADLINE_UNSET;
+  lua_pushinteger(L, (lua_Integer)dosend(L, s, data, len, flags, NULL,
+                                         "send", &d));
+  return 1;
+}
+
+/* Sends every byte or raises; one deadline for the whole call. */
+static int m_sendall(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "sendall");
+  size_t len, off = 0;
+  const char *data = luaL_checklstring(L, 2, &len);
+  int flags = (int)luaL_optinteger(L, 3, 0);
+  lsk_deadline d = DEADLINE_UNSET;
+  do {
+    off += dosend(L, s, data + off, len - off, flags, NULL, "sendall", &d);
+  } while (off < len);
+  return 0;
+}
+
+/* sendto(data, [flags,] addr...): a number in second place is flags, as no
+ * address starts with a number. */
+static int m_sendto(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "sendto");
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  int flags = 0, first = 3;
+  if (lua_type(L, 3) == LUA_TNUMBER) {
+    flags = (int)luaL_checkinteger(L, 3);
+    first = 4;
+  }
+  lsk_addr to;
+  lsockL_checkaddr(L, first, s->s.family, &to, "sendto");
+  lsk_deadline d = DEADLINE_UNSET;
+  lua_pushinteger(L, (lua_Integer)dosend(L, s, data, len, flags, &to,
+                                         "sendto", &d));
+  return 1;
+}
+
+static int m_shutdown(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "shutdown");
+  lua_Integer how = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, how >= SHUT_RD && how <= SHUT_RDWR, 2,
+                "must be SHUT_RD, SHUT_WR or SHUT_RDWR");
+  int err = lsk_sock_shutdown(&s->s, (int)how);
+  if (err)
+    return fail(L, err, "shutdown", NULL);
+  return 0;
+}
+
+/* ---- names ---- */
+
+static int m_getsockname(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "getsockname");
+  lsk_addr a;
+  int err = lsk_sock_name(&s->s, &a);
+  if (err)
+    return fail(L, err, "getsockname", NULL);
+  return lsockL_pushaddr(L, &a);
+}
+
+static int m_getpeername(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "getpeername");
+  lsk_addr a;
+  int err = lsk_sock_peer(&s->s, &a);
+  if (err)
+    return fail(L, err, "getpeername", NULL);
+  return lsockL_pushaddr(L, &a);
+}
+
+/* ---- options ---- */
+
+static int checkint(lua_State *L, int i) {
+  lua_Integer v = luaL_checkinteger(L, i);
+  luaL_argcheck(L, v >= INT32_MIN && v <= INT32_MAX, i, "out of range");
+  return (int)v;
+}
+
+static int m_setsockopt(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "setsockopt");
+  int level = checkint(L, 2), name = checkint(L, 3);
+  const void *v;
+  socklen_t len;
+  int iv;
+  switch (lua_type(L, 4)) {
+  case LUA_TBOOLEAN:
+    iv = lua_toboolean(L, 4);
+    v = &iv;
+    len = sizeof iv;
+    break;
+  case LUA_TNUMBER:
+    iv = checkint(L, 4);
+    v = &iv;
+    len = sizeof iv;
+    break;
+  case LUA_TSTRING: {
+    size_t n;
+    v = lua_tolstring(L, 4, &n);
+    luaL_argcheck(L, n <= 65536, 4, "option value too long");
+    len = (socklen_t)n;
+    break;
+  }
+  default:
+    return luaL_typeerror(L, 4, "integer, boolean or string");
+  }
+  int err = lsk_sock_setopt(&s->s, level, name, v, len);
+  if (err)
+    return fail(L, err, "setsockopt", NULL);
+  return 0;
+}
+
+static int m_getsockopt(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "getsockopt");
+  int level = checkint(L, 2), name = checkint(L, 3);
+  int err;
+  if (lua_isnoneornil(L, 4)) {
+    int v = 0;
+    socklen_t len = sizeof v;
+    if ((err = lsk_sock_getopt(&s->s, level, name, &v, &len)) != 0)
+      return fail(L, err, "getsockopt", NULL);
+    lua_pushinteger(L, v);
+    return 1;
+  }
+  /* Python allows 1..1024 bytes for a raw option value. */
+  lua_Integer buflen = luaL_checkinteger(L, 4);
+  luaL_argcheck(L, buflen > 0 && buflen <= 1024, 4, "buflen must be 1-1024");
+  char buf[1024];
+  socklen_t len = (socklen_t)buflen;
+  if ((err = lsk_sock_getopt(&s->s, level, name, buf, &len)) != 0)
+    return fail(L, err, "getsockopt", NULL);
+  lua_pushlstring(L, buf, len);
+  return 1;
+}
+
+/* ---- timeouts ---- */
+
+static int m_settimeout(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "settimeout");
+  luaL_checkany(L, 2);
+  s->timeout = checktimeout(L, 2);
+  return 0;
+}
+
+static int m_gettimeout(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "gettimeout");
+  pushtimeout(L, s->timeout);
+  return 1;
+}
+
+/* setblocking(flag): a boolean, or a number as Python reads it (0 is
+ * false). The descriptor itself is always O_NONBLOCK; only the waiting
+ * differs. */
+static int m_setblocking(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "setblocking");
+  int on;
+  if (lua_type(L, 2) == LUA_TNUMBER)
+    on = lua_tonumber(L, 2) != 0;
+  else {
+    luaL_checktype(L, 2, LUA_TBOOLEAN);
+    on = lua_toboolean(L, 2);
+  }
+  s->timeout = on ? -1 : 0;
+  return 0;
+}
+
+static int m_getblocking(lua_State *L) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "getblocking");
+  lua_pushboolean(L, s->timeout != 0);
+  return 1;
+}
+
+static int f_getdefaulttimeout(lua_State *L) {
+  pushtimeout(L, getstate(L)->deftimeout);
+  return 1;
+}
+
+static int f_setdefaulttimeout(lua_State *L) {
+  luaL_checkany(L, 1);
+  getstate(L)->deftimeout = checktimeout(L, 1);
+  return 0;
+}
+
+/* ---- registration ---- */
+
+static const luaL_Reg methods[] = {
+  {"accept", m_accept},
+  {"bind", m_bind},
+  {"close", m_close},
+  {"connect", m_connect},
+  {"connect_ex", m_connect_ex},
+  {"detach", m_detach},
+  {"dup", m_dup},
+  {"fileno", m_fileno},
+  {"getblocking", m_getblocking},
+  {"getpeername", m_getpeername},
+  {"getsockname", m_getsockname},
+  {"getsockopt", m_getsockopt},
+  {"gettimeout", m_gettimeout},
+  {"listen", m_listen},
+  {"makefile", lsockL_makefile},
+  {"recv", m_recv},
+  {"recvfrom", m_recvfrom},
+  {"send", m_send},
+  {"sendall", m_sendall},
+  {"sendto", m_sendto},
+  {"setblocking", m_setblocking},
+  {"setsockopt", m_setsockopt},
+  {"settimeout", m_settimeout},
+  {"shutdown", m_shutdown},
+  {NULL, NULL}
+};
+
+static const luaL_Reg metamethods[] = {
+  {"__gc", mm_gc},
+  {"__close", m_close},
+  {"__tostring", mm_tostring},
+  {"__newindex", mm_newindex},
+  {NULL, NULL}
+};
+
+static const luaL_Reg functions[] = {
+  {"socket", f_socket},
+  {"getdefaulttimeout", f_getdefaulttimeout},
+  {"setdefaulttimeout", f_setdefaulttimeout},
+  {NULL, NULL}
+};
+
+void lsockL_opensocket(lua_State *L) {
+  State *st = (State *)lua_newuserdatauv(L, sizeof(State), 0);
+  st->deftimeout = -1;
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &statekey);
+  luaL_newmetatable(L, LSOCK_SOCKET);  /* module, mt */
+  luaL_setfuncs(L, metamethods, 0);
+  luaL_newlib(L, methods);             /* module, mt, methods */
+  lua_pushcclosure(L, mm_index, 1);    /* module, mt, __index */
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);                       /* module */
+  luaL_setfuncs(L, functions, 0);
+}

@@ -1,0 +1,57 @@
+/* bindings/l_socket: the socket userdata ("lsock.socket") and its methods.
+ * Shared with the other binding files: the struct, self checks, creation,
+ * deadlines and the wait that every would-block path goes through. */
+#ifndef LSOCK_L_SOCKET_H
+#define LSOCK_L_SOCKET_H
+
+#include <lua.h>
+
+#include "../core/clock.h"
+#include "../core/sock.h"
+
+#define LSOCK_SOCKET "lsock.socket"
+
+typedef struct lsockL_Socket {
+  lsk_sock s;     /* s.fd is the descriptor, -1 once really closed */
+  double timeout; /* as Python stores it: -1 blocking, 0 non-blocking, >0 s */
+  int closed;     /* closed by the script; the fd may live on for files */
+  int nfiles;     /* open makefile objects that still use s.fd */
+} lsockL_Socket;
+
+/* Self (or argument i) as a socket, open or not; a non-socket raises an
+ * argument error. */
+lsockL_Socket *lsockL_tosock(lua_State *L, int i);
+
+/* Argument i as an open socket: raises an EBADF error object (op named) when
+ * the script has closed it. */
+lsockL_Socket *lsockL_checkopen(lua_State *L, int i, const char *op);
+
+/* Pushes a new socket userdata, created closed (fd -1) so that a failure at
+ * any later step leaves an object safe to collect, with the module's
+ * default timeout. The caller fills in s. */
+lsockL_Socket *lsockL_newsock(lua_State *L);
+
+/* A file object holding the descriptor lets go of it: when it was the last
+ * holder and the script has closed the socket, the descriptor closes. */
+void lsockL_release(lsockL_Socket *s);
+
+/* The deadline for one operation starting now, from the socket's timeout. */
+lsk_deadline lsockL_deadline(const lsockL_Socket *s);
+
+/* The would-block path of every operation: waits until fd is ready for
+ * events (LSK_WANT_READ / LSK_WANT_WRITE) or the deadline passes. Returns 0
+ * when the caller should try again, ETIMEDOUT, or another errno. On EINTR
+ * from an interrupt (SIGINT in the interpreter) it raises "interrupted!".
+ * A non-blocking socket (timeout 0) gets EAGAIN back at once. */
+int lsockL_wait(lua_State *L, const lsockL_Socket *s, int events,
+                lsk_deadline d);
+
+/* The module's default timeout for new sockets (-1 for none). */
+double lsockL_getdefault(lua_State *L);
+void lsockL_setdefault(lua_State *L, double t);
+
+/* Registers the socket metatable and pushes the socket() constructor
+ * functions into the module table at the top of the stack. */
+void lsockL_opensocket(lua_State *L);
+
+#endif

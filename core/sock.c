@@ -1,0 +1,194 @@
+/* core/sock: the socket system calls, one attempt each (see sock.h). */
+#include "sock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "wait.h"
+
+/* EINTR before any data moved: try again at once, unless the host asked
+ * for interrupts to stop the call. */
+#define RETRY_EINTR(expr, rc)                                                  \
+  do {                                                                         \
+    (rc) = (expr);                                                             \
+  } while ((rc) < 0 && errno == EINTR && !lsk_interrupted)
+
+static int would_block(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+int lsk_sock_open(lsk_sock *s, int family, int type, int proto) {
+  s->fd = -1;
+  int fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
+  if (fd < 0)
+    return errno;
+  s->fd = fd;
+  s->family = family;
+  s->type = type;
+  s->proto = proto;
+  return 0;
+}
+
+static int readopt(int fd, int name, int *v) {
+  socklen_t len = sizeof *v;
+  return getsockopt(fd, SOL_SOCKET, name, v, &len) < 0 ? errno : 0;
+}
+
+int lsk_sock_adopt(lsk_sock *s, int fd) {
+  int family, type, proto, err;
+  if ((err = readopt(fd, SO_DOMAIN, &family)) ||
+      (err = readopt(fd, SO_TYPE, &type)) ||
+      (err = readopt(fd, SO_PROTOCOL, &proto)))
+    return err;
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+      fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+    return errno;
+  s->fd = fd;
+  s->family = family;
+  s->type = type;
+  s->proto = proto;
+  return 0;
+}
+
+int lsk_sock_close(lsk_sock *s) {
+  int fd = s->fd;
+  if (fd < 0)
+    return 0;
+  s->fd = -1;
+  /* Never retry close on EINTR: on Linux the descriptor is already gone
+   * and the number may belong to someone else by now. */
+  if (close(fd) < 0 && errno != EINTR && errno != ECONNRESET)
+    return errno;
+  return 0;
+}
+
+int lsk_sock_dup(const lsk_sock *s, lsk_sock *out) {
+  out->fd = -1;
+  int fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0)
+    return errno;
+  *out = *s;
+  out->fd = fd;
+  return 0;
+}
+
+int lsk_sock_bind(const lsk_sock *s, const lsk_addr *a) {
+  return bind(s->fd, &a->u.sa, a->len) < 0 ? errno : 0;
+}
+
+int lsk_sock_listen(const lsk_sock *s, int backlog) {
+  return listen(s->fd, backlog) < 0 ? errno : 0;
+}
+
+int lsk_sock_shutdown(const lsk_sock *s, int how) {
+  return shutdown(s->fd, how) < 0 ? errno : 0;
+}
+
+int lsk_sock_accept(const lsk_sock *s, lsk_sock *conn, lsk_addr *peer) {
+  int fd;
+  conn->fd = -1;
+  peer->len = sizeof peer->u;
+  RETRY_EINTR(accept4(s->fd, &peer->u.sa, &peer->len,
+                      SOCK_CLOEXEC | SOCK_NONBLOCK),
+              fd);
+  if (fd < 0)
+    return would_block(errno) ? EAGAIN : errno;
+  *conn = *s;
+  conn->fd = fd;
+  return 0;
+}
+
+int lsk_sock_connect_start(const lsk_sock *s, const lsk_addr *a) {
+  if (connect(s->fd, &a->u.sa, a->len) == 0)
+    return 0;
+  int err = errno;
+  /* An interrupted connect goes on in the background on Linux: wait for
+   * it like a non-blocking one (what CPython does too). A Unix socket
+   * whose listener's backlog is full says EAGAIN: it can be retried. */
+  if (err == EINTR)
+    return EINPROGRESS;
+  return err;
+}
+
+int lsk_sock_connect_finish(const lsk_sock *s) {
+  int err;
+  int rc = readopt(s->fd, SO_ERROR, &err);
+  return rc ? rc : err;
+}
+
+int lsk_sock_recv(const lsk_sock *s, void *buf, size_t len, int flags,
+                  size_t *got, lsk_addr *from) {
+  ssize_t n;
+  if (from) {
+    /* An unnamed sender leaves the address untouched with length 0. */
+    from->u.sa.sa_family = AF_UNSPEC;
+    from->len = sizeof from->u;
+    RETRY_EINTR(recvfrom(s->fd, buf, len, flags, &from->u.sa, &from->len), n);
+  } else {
+    RETRY_EINTR(recv(s->fd, buf, len, flags), n);
+  }
+  if (n < 0)
+    return would_block(errno) ? EAGAIN : errno;
+  *got = (size_t)n;
+  return 0;
+}
+
+int lsk_sock_send(const lsk_sock *s, const void *buf, size_t len, int flags,
+                  size_t *sent, const lsk_addr *to) {
+  ssize_t n;
+  /* MSG_NOSIGNAL: a peer that has gone gives EPIPE, not a SIGPIPE that
+   * would kill the process (and the host embedding us). */
+  flags |= MSG_NOSIGNAL;
+  if (to)
+    RETRY_EINTR(sendto(s->fd, buf, len, flags, &to->u.sa, to->len), n);
+  else
+    RETRY_EINTR(send(s->fd, buf, len, flags), n);
+  if (n < 0)
+    return would_block(errno) ? EAGAIN : errno;
+  *sent = (size_t)n;
+  return 0;
+}
+
+int lsk_sock_name(const lsk_sock *s, lsk_addr *a) {
+  a->len = sizeof a->u;
+  return getsockname(s->fd, &a->u.sa, &a->len) < 0 ? errno : 0;
+}
+
+int lsk_sock_peer(const lsk_sock *s, lsk_addr *a) {
+  a->len = sizeof a->u;
+  return getpeername(s->fd, &a->u.sa, &a->len) < 0 ? errno : 0;
+}
+
+int lsk_sock_setopt(const lsk_sock *s, int level, int name, const void *v,
+                    socklen_t len) {
+  return setsockopt(s->fd, level, name, v, len) < 0 ? errno : 0;
+}
+
+int lsk_sock_getopt(const lsk_sock *s, int level, int name, void *v,
+                    socklen_t *len) {
+  return getsockopt(s->fd, level, name, v, len) < 0 ? errno : 0;
+}
+
+int lsk_sock_pending(const lsk_sock *s, size_t *n) {
+  int v = 0;
+  if (ioctl(s->fd, FIONREAD, &v) < 0)
+    return errno;
+  *n = v < 0 ? 0 : (size_t)v;
+  return 0;
+}
+
+int lsk_sock_call(const lsk_sock *s, int events, lsk_sock_op op, void *ctx,
+                  lsk_deadline d) {
+  for (;;) {
+    int err = op(s, ctx);
+    if (err != EAGAIN)
+      return err;
+    /* A descriptor can poll ready and still say EAGAIN (another reader won
+     * the race, or a spurious wake-up): that just means wait again. */
+    if ((err = lsk_wait(s->fd, events, d)) != 0)
+      return err;
+  }
+}

@@ -1,0 +1,88 @@
+/* core/tests/test_addr: address building and formatting round trips. */
+#include <errno.h>
+#include <netdb.h>
+
+#include "../addr.h"
+#include "../err.h"
+#include "check.h"
+
+static void inet_round_trip(void) {
+  lsk_addr a;
+  char buf[LSK_ADDR_TEXT_MAX];
+  ASSERT_OK(lsk_addr_inet(&a, AF_INET, "127.0.0.1", 8080, 0, 0));
+  ASSERT_EQ(lsk_addr_port(&a), 8080);
+  lsk_addr_format(&a, buf, sizeof buf);
+  ASSERT_STR(buf, "127.0.0.1:8080");
+  ASSERT_OK(lsk_addr_inet(&a, AF_INET, "", 0, 0, 0));
+  lsk_addr_format(&a, buf, sizeof buf);
+  ASSERT_STR(buf, "0.0.0.0:0");
+  ASSERT_OK(lsk_addr_inet(&a, AF_INET, "<broadcast>", 9, 0, 0));
+  lsk_addr_format(&a, buf, sizeof buf);
+  ASSERT_STR(buf, "255.255.255.255:9");
+}
+
+static void inet6_round_trip(void) {
+  lsk_addr a;
+  char buf[LSK_ADDR_TEXT_MAX];
+  ASSERT_OK(lsk_addr_inet(&a, AF_INET6, "::1", 443, 5, 0));
+  lsk_addr_format(&a, buf, sizeof buf);
+  ASSERT_STR(buf, "[::1]:443");
+  ASSERT_EQ(ntohl(a.u.in6.sin6_flowinfo), 5);
+  ASSERT_OK(lsk_addr_host(&a, buf, sizeof buf));
+  ASSERT_STR(buf, "::1");
+}
+
+static void bad_inputs(void) {
+  lsk_addr a;
+  ASSERT_EQ(lsk_addr_inet(&a, AF_UNIX, "x", 1, 0, 0), EAFNOSUPPORT);
+  ASSERT_EQ(lsk_addr_inet(&a, AF_INET, "127.0.0.1", 65536, 0, 0), EINVAL);
+  ASSERT_EQ(lsk_addr_inet(&a, AF_INET, "127.0.0.1", -1, 0, 0), EINVAL);
+  /* .invalid never resolves (RFC 6761), so no network is asked. */
+  int err = lsk_addr_inet(&a, AF_INET, "no.such.host.invalid", 1, 0, 0);
+  ASSERT(lsk_err_is_eai(err));
+  ASSERT(lsk_err_name(err) != NULL);
+}
+
+static void unix_paths(void) {
+  lsk_addr a;
+  const char *p;
+  char buf[LSK_ADDR_TEXT_MAX];
+  ASSERT_OK(lsk_addr_unix(&a, "/tmp/x.sock", 11));
+  ASSERT_EQ(lsk_addr_path(&a, &p), 11);
+  lsk_addr_format(&a, buf, sizeof buf);
+  ASSERT_STR(buf, "/tmp/x.sock");
+  ASSERT_OK(lsk_addr_unix(&a, "\0abs", 4));
+  ASSERT_EQ(lsk_addr_path(&a, &p), 4);
+  ASSERT(p[0] == '\0' && memcmp(p + 1, "abs", 3) == 0);
+  lsk_addr_format(&a, buf, sizeof buf);
+  ASSERT_STR(buf, "@abs");
+  char longpath[200];
+  memset(longpath, 'a', sizeof longpath);
+  ASSERT_EQ(lsk_addr_unix(&a, longpath, sizeof longpath), ENAMETOOLONG);
+  /* A path filling sun_path leaves no room for its NUL; an abstract name
+   * of the same length fits. */
+  size_t room = sizeof a.u.un.sun_path;
+  ASSERT_EQ(lsk_addr_unix(&a, longpath, room), ENAMETOOLONG);
+  ASSERT_OK(lsk_addr_unix(&a, longpath, room - 1));
+  longpath[0] = '\0';
+  ASSERT_OK(lsk_addr_unix(&a, longpath, room));
+}
+
+static void unnamed_unix(void) {
+  lsk_addr a;
+  const char *p;
+  char buf[8] = "x";
+  ASSERT_OK(lsk_addr_unix(&a, "", 0));
+  ASSERT_EQ(lsk_addr_path(&a, &p), 0);
+  lsk_addr_format(&a, buf, sizeof buf);
+  ASSERT_STR(buf, "");
+}
+
+int main(void) {
+  RUN(inet_round_trip);
+  RUN(inet6_round_trip);
+  RUN(bad_inputs);
+  RUN(unix_paths);
+  RUN(unnamed_unix);
+  return 0;
+}

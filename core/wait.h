@@ -1,0 +1,24 @@
+/* core/wait: the one readiness wait every blocking operation goes through.
+ * A poll(2) on one descriptor with a deadline, retrying EINTR. */
+#ifndef LSK_WAIT_H
+#define LSK_WAIT_H
+
+#include <poll.h>
+#include <signal.h>
+
+#include "clock.h"
+
+#define LSK_WANT_READ POLLIN
+#define LSK_WANT_WRITE POLLOUT
+
+/* Set by a host's SIGINT handler (the interpreter's). When set, a wait or a
+ * system call interrupted by a signal returns EINTR instead of retrying. */
+extern volatile sig_atomic_t lsk_interrupted;
+
+/* Waits until `fd` is ready for `events` (LSK_WANT_READ / LSK_WANT_WRITE) or
+ * `d` passes. Returns 0 when ready (also on POLLERR/POLLHUP: the next
+ * operation reports the error), ETIMEDOUT when `d` passed first, EINTR when
+ * interrupted with lsk_interrupted set, or poll's errno. Blocks. */
+int lsk_wait(int fd, int events, lsk_deadline d);
+
+#endif

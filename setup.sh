@@ -1,0 +1,55 @@
+#!/bin/sh
+# lsock's one entry point for a fresh Debian machine (run as root):
+#   sh setup.sh demo   installs what is missing, builds, runs scripts/demo.lua
+#   sh setup.sh test   installs what is missing, builds, runs every test
+# Both are idempotent: a second run installs nothing and rebuilds only what
+# changed.
+set -eu
+cd "$(dirname "$0")"
+
+packages="lua5.4 liblua5.4-dev lua-busted cmake gcc make pkg-config"
+
+install_missing() {
+  missing=""
+  for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+      missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  echo "setup: installing$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing
+}
+
+build() {
+  dir=$1
+  shift
+  cmake -S . -B "$dir" "$@" >/dev/null
+  cmake --build "$dir" -j "$(nproc)"
+}
+
+case "${1:-}" in
+demo)
+  install_missing
+  build build
+  ./build/lsock scripts/demo.lua
+  ;;
+test)
+  install_missing
+  build build
+  # The sanitizer build (ASan + UBSan) runs the C tests and the specs
+  # under its own lsock; the plain build runs them under lsock and lua5.4.
+  build build-asan -DLSOCK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+  status=0
+  ctest --test-dir build --output-on-failure || status=1
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure || status=1
+  exit $status
+  ;;
+*)
+  echo "usage: sh setup.sh demo|test" >&2
+  exit 2
+  ;;
+esac
