@@ -83,7 +83,10 @@ lsk_deadline lsockL_deadline(const lsockL_Socket *s) {
  * succeeds at once never reads the clock. */
 #define DEADLINE_UNSET INT64_MIN
 
+/* The interrupt is consumed here: the interpreter's hook would otherwise
+ * raise it a second time, past a pcall that caught this one. */
 static int interrupted(lua_State *L) {
+  lsk_interrupted = 0;
   return luaL_error(L, "interrupted!");
 }
 

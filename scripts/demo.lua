@@ -6,6 +6,14 @@ local function show(fmt, ...)
   print(string.format(fmt, ...))
 end
 
+-- A string as a readable literal: control bytes as escapes, on one line.
+local function quote(s)
+  local named = { ["\r"] = "\\r", ["\n"] = "\\n", ["\t"] = "\\t" }
+  return '"' .. s:gsub("[%c\"\\]", function(c)
+    return named[c] or string.format("\\x%02x", c:byte())
+  end) .. '"'
+end
+
 -- TCP: a server on a port the kernel picks, a client that connects to it.
 do
   local server <close> = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -24,7 +32,7 @@ do
 
   local request = "GET /greeting\r\n"
   client:sendall(request)
-  show("tcp client sent %d bytes: %q", #request, request)
+  show("tcp client sent %d bytes: %s", #request, quote(request))
 
   local got = conn:recv(1024)
   show("tcp server received %d bytes", #got)
@@ -38,7 +46,7 @@ do
     chunks[#chunks + 1] = data
   until data == ""
   local answer = table.concat(chunks)
-  show("tcp client received %d bytes: %q", #answer, answer)
+  show("tcp client received %d bytes: %s", #answer, quote(answer))
   show("tcp client socket: %s", tostring(client))
 end
 
@@ -61,7 +69,8 @@ do
   server:sendto(data:upper(), from, fromport)
 
   local echo, ehost, eport = client:recvfrom(2048)
-  show("udp client received %d bytes from %s:%d: %q", #echo, ehost, eport, echo)
+  show("udp client received %d bytes from %s:%d: %s", #echo, ehost, eport,
+       quote(echo))
 end
 
 -- Errors are values with fields, and print as one line.
