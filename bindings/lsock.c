@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "../core/clock.h"
 #include "../core/err.h"
 #include "l_error.h"
 #include "l_file.h"
@@ -94,6 +95,12 @@ static const struct constant constants[] = {
   {NULL, 0}
 };
 
+/* socket.monotonic(): seconds from the clock deadlines use, for timing. */
+static int f_monotonic(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)lsk_clock_now() / 1e9);
+  return 1;
+}
+
 static void setconstants(lua_State *L) {
   for (const struct constant *c = constants; c->name; c++) {
     lua_pushinteger(L, c->value);
@@ -116,6 +123,8 @@ LSOCK_API int luaopen_lsock(lua_State *L) {
   lsockL_opensocket(L);
   lsockL_openfile(L);
   setconstants(L);
+  lua_pushcfunction(L, f_monotonic);
+  lua_setfield(L, -2, "monotonic");
   lua_pushliteral(L, LSOCK_VERSION);
   lua_setfield(L, -2, "_VERSION");
   return 1;
