@@ -43,8 +43,8 @@ int lsockL_error(lua_State *L, int err, const char *op, const char *where) {
   return lua_error(L);
 }
 
-/* "op[ address]: [NAME] message", read with raw gets so that a script
- * that edits the table cannot make tostring raise. */
+/* "op[ address]: [NAME] message". A field a script has replaced with a
+ * non-string shows as "?" rather than making tostring raise. */
 static int mm_tostring(lua_State *L) {
   luaL_Buffer b;
   luaL_checktype(L, 1, LUA_TTABLE);
