@@ -97,15 +97,9 @@ function helpers.has_ipv6()
   return ipv6
 end
 
--- Seconds from a monotonic clock: socket.monotonic, or the system uptime
--- (1/100 s steps) where the module lacks it, so that timing specs test
--- timeouts rather than the clock function (module_spec covers that).
+-- Seconds from the module's monotonic clock (module_spec checks it).
 function helpers.now()
-  if type(socket.monotonic) == "function" then return socket.monotonic() end
-  local f = assert(io.open("/proc/uptime"))
-  local up = f:read("n")
-  f:close()
-  return up
+  return socket.monotonic()
 end
 
 -- A port on 127.0.0.1 that nothing listens on: bound, read back, closed.
