@@ -19,16 +19,20 @@ static int would_block(int err) {
   return err == EAGAIN || err == EWOULDBLOCK;
 }
 
-int lsk_sock_open(lsk_sock *s, int family, int type, int proto) {
-  s->fd = -1;
-  int fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
-  if (fd < 0)
-    return errno;
+static int fill(lsk_sock *s, int fd, int family, int type, int proto) {
   s->fd = fd;
   s->family = family;
   s->type = type;
   s->proto = proto;
   return 0;
+}
+
+int lsk_sock_open(lsk_sock *s, int family, int type, int proto) {
+  s->fd = -1;
+  int fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
+  if (fd < 0)
+    return errno;
+  return fill(s, fd, family, type, proto);
 }
 
 static int readopt(int fd, int name, int *v) {
@@ -46,11 +50,7 @@ int lsk_sock_adopt(lsk_sock *s, int fd) {
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
       fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
     return errno;
-  s->fd = fd;
-  s->family = family;
-  s->type = type;
-  s->proto = proto;
-  return 0;
+  return fill(s, fd, family, type, proto);
 }
 
 int lsk_sock_close(lsk_sock *s) {
