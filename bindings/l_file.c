@@ -59,7 +59,7 @@ static lsockL_File *tofile(lua_State *L) {
 static int waitfor(lua_State *L, lsockL_File *f, int events, lsk_deadline *d) {
   if (*d == DEADLINE_UNSET)
     *d = lsockL_deadline(f->sock);
-  return lsockL_wait(L, f->sock, events, *d);
+  return lsockL_wait(L, f->sock, events, *d, NULL, 0);
 }
 
 /* Failures after which unsent bytes may still go out later. */
@@ -103,6 +103,9 @@ static int sendall(lua_State *L, lsockL_File *f, const char *p, size_t len,
     err = waitfor(L, f, LSK_WANT_WRITE, d);
     if (err)
       return err;
+    /* Other tasks ran during the wait: one may have closed this file. */
+    if ((s = f->sock) == NULL)
+      return EBADF;
   }
   return 0;
 }
@@ -461,6 +464,9 @@ static void fill(lua_State *L, lsockL_File *f, size_t need, lsk_deadline *d) {
       break;
     if ((err = waitfor(L, f, LSK_WANT_READ, d)) != 0)
       break;
+    /* Other tasks ran during the wait: one may have closed this file. */
+    if ((s = f->sock) == NULL)
+      luaL_error(L, "file closed during read");
   }
   lsockL_error(L, err, "read", NULL);
 }
@@ -489,6 +495,10 @@ static int g_read(lua_State *L, lsockL_File *f, int first) {
     while (st.k < nargs) {
       int fmt = getfmt(L, first + st.k, &count);
       r = step(L, f, fmt, count, &st, &need);
+      /* step allocates, so finalizers may have run: one may have closed
+       * this file and freed its buffer. */
+      if (f->sock == NULL)
+        luaL_error(L, "file closed during read");
       if (r == R_MORE)
         break;
       st.k++;

@@ -1,7 +1,10 @@
 /* bindings/l_socket: the socket userdata and its methods, following
  * Python's socket object in Lua's calling conventions. Every method checks
  * its arguments, calls the core once per attempt and, on EAGAIN, waits
- * through lsockL_wait before trying again. */
+ * through lsockL_wait before trying again. A method that waits is an entry
+ * function and a step function that is its own continuation: its state
+ * (deadline, bytes done) lives in stack slots, so a task can yield in the
+ * wait and resume in the step. */
 #include "l_socket.h"
 
 #include <errno.h>
@@ -15,6 +18,7 @@
 #include "l_addr.h"
 #include "l_error.h"
 #include "l_file.h"
+#include "l_task.h"
 
 /* Per-state module data: one per lua_State, so hosts with several states
  * keep separate defaults. */
@@ -80,7 +84,8 @@ lsk_deadline lsockL_deadline(const lsockL_Socket *s) {
 }
 
 /* The deadline is taken at the first wait, not at entry: an operation that
- * succeeds at once never reads the clock. */
+ * succeeds at once never reads the clock. It lives in a stack slot so that
+ * it survives a task's yield. */
 #define DEADLINE_UNSET INT64_MIN
 
 /* The interrupt is consumed here: the interpreter's hook would otherwise
@@ -91,20 +96,28 @@ static int interrupted(lua_State *L) {
 }
 
 int lsockL_wait(lua_State *L, const lsockL_Socket *s, int events,
-                lsk_deadline d) {
+                lsk_deadline d, lua_KFunction k, lua_KContext ctx) {
   if (s->timeout == 0)
     return EAGAIN;
-  int err = lsk_wait(s->s.fd, events, d);
-  if (err == EINTR && lsk_interrupted)
-    interrupted(L);
-  return err;
+  return lsockL_waitfd(L, s->s.fd, events, d, k, ctx);
 }
 
-static int waitfor(lua_State *L, const lsockL_Socket *s, int events,
-                   lsk_deadline *d) {
-  if (*d == DEADLINE_UNSET)
-    *d = lsockL_deadline(s);
-  return lsockL_wait(L, s, events, *d);
+/* The operation's deadline, from stack slot `slot` (taken now if unset). */
+static lsk_deadline slot_deadline(lua_State *L, const lsockL_Socket *s,
+                                  int slot) {
+  lsk_deadline d = (lsk_deadline)lua_tointeger(L, slot);
+  if (d == DEADLINE_UNSET) {
+    d = lsockL_deadline(s);
+    lua_pushinteger(L, d);
+    lua_replace(L, slot);
+  }
+  return d;
+}
+
+/* Waits for s with the deadline in `slot`; in a task, resumes at k. */
+static int waitk(lua_State *L, const lsockL_Socket *s, int events, int slot,
+                 lua_KFunction k) {
+  return lsockL_wait(L, s, events, slot_deadline(L, s, slot), k, slot);
 }
 
 /* Raises the error object for a failed operation on s; EINTR with an
@@ -116,6 +129,17 @@ static int fail(lua_State *L, int err, const char *op, const lsk_addr *a) {
   if (a)
     lsk_addr_format(a, where, sizeof where);
   return lsockL_error(L, err, op, a ? where : NULL);
+}
+
+/* The start of every continuation: self still open (a close while the
+ * task waited raises EBADF), the stack cut to its slots, and the outcome
+ * of the wait that ended. */
+static lsockL_Socket *resume_k(lua_State *L, int status, int top,
+                               const char *op, int *err) {
+  lsockL_Socket *s = lsockL_checkopen(L, 1, op);
+  lua_settop(L, top);
+  *err = status == LUA_YIELD ? lsockL_resumed(L) : 0;
+  return s;
 }
 
 static double checktimeout(lua_State *L, int i) {
@@ -165,6 +189,7 @@ static int m_close(lua_State *L) {
   int was = s->closed;
   s->closed = 1;
   if (!was && s->nfiles == 0) {
+    lsockL_forget(L, s->s.fd);
     int err = lsk_sock_close(&s->s);
     if (err)
       return fail(L, err, "close", NULL);
@@ -177,6 +202,7 @@ static int m_close(lua_State *L) {
 static int mm_gc(lua_State *L) {
   lsockL_Socket *s = lsockL_tosock(L, 1);
   s->closed = 1;
+  lsockL_forget(L, s->s.fd);
   lsk_sock_close(&s->s);
   return 0;
 }
@@ -193,6 +219,7 @@ static int m_detach(lua_State *L) {
   /* The descriptor now belongs to the caller: file objects still made
    * from this socket see a closed socket rather than someone's fd. */
   s->closed = 1;
+  lsockL_forget(L, s->s.fd);
   s->s.fd = -1;
   lua_pushinteger(L, fd);
   return 1;
@@ -326,66 +353,94 @@ static int m_listen(lua_State *L) {
   return 0;
 }
 
-static int m_accept(lua_State *L) {
-  lsockL_Socket *s = lsockL_checkopen(L, 1, "accept");
-  lsk_deadline d = DEADLINE_UNSET;
-  lsk_addr peer;
-  /* The new object exists before the descriptor does, so nothing can
-   * fail between accept4 and the descriptor having an owner. */
-  lsockL_Socket *c = lsockL_newsock(L);
+/* accept: slot 2 the new socket, 3 the deadline. */
+static int accept_k(lua_State *L, int status, lua_KContext ctx) {
   int err;
-  for (;;) {
+  lsockL_Socket *s = resume_k(L, status, 3, "accept", &err);
+  lsockL_Socket *c = (lsockL_Socket *)lua_touserdata(L, 2);
+  lsk_addr peer;
+  (void)ctx;
+  while (err == 0) {
     err = lsk_sock_accept(&s->s, &c->s, &peer);
     if (err != EAGAIN)
       break;
-    if ((err = waitfor(L, s, LSK_WANT_READ, &d)) != 0)
-      break;
+    err = waitk(L, s, LSK_WANT_READ, 3, accept_k);
   }
   if (err)
     return fail(L, err, "accept", NULL);
   c->closed = 0;
+  lua_settop(L, 2);
   return 1 + lsockL_pushaddr(L, &peer);
 }
 
-/* Connects s to a: 0, or the error code. The deadline covers the whole
- * call. A non-blocking socket gets EINPROGRESS back. */
-static int doconnect(lua_State *L, lsockL_Socket *s, const lsk_addr *a) {
-  lsk_deadline d = DEADLINE_UNSET;
-  int err = lsk_sock_connect_start(&s->s, a);
-  if (err != EINPROGRESS)
-    return err;
-  if (s->timeout == 0)
-    return EINPROGRESS;
-  for (;;) {
-    if ((err = waitfor(L, s, LSK_WANT_WRITE, &d)) != 0)
-      return err;
-    err = lsk_sock_connect_finish(&s->s);
-    if (err != EINPROGRESS && err != EALREADY)
-      return err;
-  }
+static int m_accept(lua_State *L) {
+  lsockL_checkopen(L, 1, "accept");
+  lua_settop(L, 1);
+  /* The new object exists before the descriptor does, so nothing can
+   * fail between accept4 and the descriptor having an owner. */
+  lsockL_newsock(L);
+  lua_pushinteger(L, DEADLINE_UNSET);
+  return accept_k(L, LUA_OK, 0);
 }
 
-static int m_connect(lua_State *L) {
-  lsockL_Socket *s = lsockL_checkopen(L, 1, "connect");
-  lsk_addr a;
-  lsockL_checkaddr(L, 2, s->s.family, &a, "connect");
-  int err = doconnect(L, s, &a);
+/* connect and connect_ex: slot 2 the address, 3 the deadline, 4 true for
+ * connect_ex. The deadline covers the whole call; a non-blocking socket
+ * gets EINPROGRESS back. */
+static int connect_k(lua_State *L, int status, lua_KContext ctx) {
+  int ex = lua_toboolean(L, 4);
+  const char *op = ex ? "connect_ex" : "connect";
+  int err;
+  lsockL_Socket *s = resume_k(L, status, 4, op, &err);
+  const lsk_addr *a = (const lsk_addr *)lua_touserdata(L, 2);
+  (void)ctx;
+  if (status != LUA_YIELD) {
+    err = lsk_sock_connect_start(&s->s, a);
+    if (err == EINPROGRESS && s->timeout == 0)
+      goto out;
+    if (err == EINPROGRESS)
+      err = waitk(L, s, LSK_WANT_WRITE, 3, connect_k);
+    else
+      goto out;
+  }
+  while (err == 0) {
+    err = lsk_sock_connect_finish(&s->s);
+    if (err != EINPROGRESS && err != EALREADY)
+      break;
+    err = waitk(L, s, LSK_WANT_WRITE, 3, connect_k);
+  }
+out:
+  if (ex) {
+    /* Python's connect_ex: the errno as a result, except for failures
+     * that are not the connection's (bad arguments, name resolution). */
+    if (err == EINTR && lsk_interrupted)
+      return interrupted(L);
+    lua_pushinteger(L, err);
+    return 1;
+  }
   if (err)
-    return fail(L, err, "connect", &a);
+    return fail(L, err, op, a);
   return 0;
 }
 
-/* Python's connect_ex: the errno as a result, except for failures that
- * are not the connection's (bad arguments, name resolution). */
-static int m_connect_ex(lua_State *L) {
-  lsockL_Socket *s = lsockL_checkopen(L, 1, "connect_ex");
+static int connect_start(lua_State *L, int ex) {
+  const char *op = ex ? "connect_ex" : "connect";
+  lsockL_Socket *s = lsockL_checkopen(L, 1, op);
   lsk_addr a;
-  lsockL_checkaddr(L, 2, s->s.family, &a, "connect_ex");
-  int err = doconnect(L, s, &a);
-  if (err == EINTR && lsk_interrupted)
-    return interrupted(L);
-  lua_pushinteger(L, err);
-  return 1;
+  lsockL_checkaddr(L, 2, s->s.family, &a, op);
+  lua_settop(L, 1);
+  /* The address moves to a stack slot: it must survive a yield. */
+  *(lsk_addr *)lua_newuserdatauv(L, sizeof(lsk_addr), 0) = a;
+  lua_pushinteger(L, DEADLINE_UNSET);
+  lua_pushboolean(L, ex);
+  return connect_k(L, LUA_OK, 0);
+}
+
+static int m_connect(lua_State *L) {
+  return connect_start(L, 0);
+}
+
+static int m_connect_ex(lua_State *L) {
+  return connect_start(L, 1);
 }
 
 /* ---- data ---- */
@@ -422,19 +477,20 @@ static size_t recvsize(const lsockL_Socket *s, size_t n) {
   return pending < n ? pending : n;
 }
 
-/* recv and recvfrom: pushes the data (and the sender's address when
- * `from` is given); returns the count of results. */
-static int dorecv(lua_State *L, const char *op, int withaddr) {
-  lsockL_Socket *s = lsockL_checkopen(L, 1, op);
-  size_t n = checksize(L, 2);
-  int flags = (int)luaL_optinteger(L, 3, 0);
-  lsk_deadline d = DEADLINE_UNSET;
+/* recv and recvfrom: slots 2 bufsize, 3 flags, 4 deadline, 5 true for
+ * recvfrom. Pushes the data and, for recvfrom, the sender's address. */
+static int recv_k(lua_State *L, int status, lua_KContext ctx) {
+  int withaddr = lua_toboolean(L, 5);
+  const char *op = withaddr ? "recvfrom" : "recv";
+  int err;
+  lsockL_Socket *s = resume_k(L, status, 5, op, &err);
+  size_t n = (size_t)lua_tointeger(L, 2);
+  int flags = (int)lua_tointeger(L, 3);
   char stackbuf[STACKBUF];
   lsk_addr from;
   size_t got = 0;
-  int err;
-  lua_settop(L, 3);
-  for (;;) {
+  (void)ctx;
+  while (err == 0) {
     size_t want = recvsize(s, n);
     char *buf = want <= STACKBUF ? stackbuf
                                  : (char *)lua_newuserdatauv(L, want, 0);
@@ -444,11 +500,10 @@ static int dorecv(lua_State *L, const char *op, int withaddr) {
       lua_pushlstring(L, buf, got);
       break;
     }
-    lua_settop(L, 3);
+    lua_settop(L, 5);
     if (err != EAGAIN)
       break;
-    if ((err = waitfor(L, s, LSK_WANT_READ, &d)) != 0)
-      break;
+    err = waitk(L, s, LSK_WANT_READ, 4, recv_k);
   }
   if (err)
     return fail(L, err, op, NULL);
@@ -457,73 +512,116 @@ static int dorecv(lua_State *L, const char *op, int withaddr) {
   return 1 + lsockL_pushaddr(L, &from);
 }
 
+static int recv_start(lua_State *L, int withaddr) {
+  lsockL_checkopen(L, 1, withaddr ? "recvfrom" : "recv");
+  size_t n = checksize(L, 2);
+  luaL_optinteger(L, 3, 0);
+  if (n == 0 && !withaddr) {
+    /* As CPython's sock_recv: nothing asked, nothing to wait for. */
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  lua_settop(L, 3);
+  if (lua_isnil(L, 3)) {
+    lua_pushinteger(L, 0);
+    lua_replace(L, 3);
+  }
+  lua_pushinteger(L, DEADLINE_UNSET);
+  lua_pushboolean(L, withaddr);
+  return recv_k(L, LUA_OK, 0);
+}
+
 static int m_recv(lua_State *L) {
-  return dorecv(L, "recv", 0);
+  return recv_start(L, 0);
 }
 
 static int m_recvfrom(lua_State *L) {
-  return dorecv(L, "recvfrom", 1);
+  return recv_start(L, 1);
 }
 
-/* One send with waiting: the byte count sent, or raises. */
-static size_t dosend(lua_State *L, lsockL_Socket *s, const char *data,
-                     size_t len, int flags, const lsk_addr *to,
-                     const char *op, lsk_deadline *d) {
-  size_t sent = 0;
+/* send, sendall and sendto share one step: slots 2 data, 3 flags,
+ * 4 deadline, 5 bytes sent so far, 6 the address (sendto) or nil,
+ * 7 true for sendall. sendall loops until every byte went, under one
+ * deadline; send and sendto return after the first success. */
+static int send_k(lua_State *L, int status, lua_KContext ctx) {
+  int all = lua_toboolean(L, 7);
+  const lsk_addr *to = (const lsk_addr *)lua_touserdata(L, 6);
+  const char *op = all ? "sendall" : to ? "sendto" : "send";
   int err;
-  for (;;) {
-    err = lsk_sock_send(&s->s, data, len, flags, &sent, to);
+  lsockL_Socket *s = resume_k(L, status, 7, op, &err);
+  size_t len;
+  const char *data = lua_tolstring(L, 2, &len);
+  int flags = (int)lua_tointeger(L, 3);
+  size_t off = (size_t)lua_tointeger(L, 5);
+  (void)ctx;
+  while (err == 0) {
+    size_t sent;
+    err = lsk_sock_send(&s->s, data + off, len - off, flags, &sent, to);
+    if (err == 0) {
+      off += sent;
+      if (!all || off >= len)
+        break;
+      continue;
+    }
     if (err != EAGAIN)
       break;
-    if ((err = waitfor(L, s, LSK_WANT_WRITE, d)) != 0)
-      break;
+    /* Progress must survive a yield. */
+    lua_pushinteger(L, (lua_Integer)off);
+    lua_replace(L, 5);
+    err = waitk(L, s, LSK_WANT_WRITE, 4, send_k);
   }
   if (err)
-    fail(L, err, op, to);
-  return sent;
-}
-
-static int m_send(lua_State *L) {
-  lsockL_Socket *s = lsockL_checkopen(L, 1, "send");
-  size_t len;
-  const char *data = luaL_checklstring(L, 2, &len);
-  int flags = (int)luaL_optinteger(L, 3, 0);
-  lsk_deadline d = DEADLINE_UNSET;
-  lua_pushinteger(L, (lua_Integer)dosend(L, s, data, len, flags, NULL,
-                                         "send", &d));
+    return fail(L, err, op, to);
+  if (all)
+    return 0;
+  lua_pushinteger(L, (lua_Integer)off);
   return 1;
 }
 
-/* Sends every byte or raises; one deadline for the whole call. */
+static int send_start(lua_State *L, int all) {
+  lsockL_checkopen(L, 1, all ? "sendall" : "send");
+  luaL_checkstring(L, 2);
+  lua_Integer flags = luaL_optinteger(L, 3, 0);
+  lua_settop(L, 2);
+  lua_pushinteger(L, flags);
+  lua_pushinteger(L, DEADLINE_UNSET);
+  lua_pushinteger(L, 0);
+  lua_pushnil(L);
+  lua_pushboolean(L, all);
+  return send_k(L, LUA_OK, 0);
+}
+
+static int m_send(lua_State *L) {
+  return send_start(L, 0);
+}
+
 static int m_sendall(lua_State *L) {
-  lsockL_Socket *s = lsockL_checkopen(L, 1, "sendall");
-  size_t len, off = 0;
-  const char *data = luaL_checklstring(L, 2, &len);
-  int flags = (int)luaL_optinteger(L, 3, 0);
-  lsk_deadline d = DEADLINE_UNSET;
-  do {
-    off += dosend(L, s, data + off, len - off, flags, NULL, "sendall", &d);
-  } while (off < len);
-  return 0;
+  return send_start(L, 1);
 }
 
 /* sendto(data, [flags,] addr...): a number in second place is flags, as no
  * address starts with a number. */
 static int m_sendto(lua_State *L) {
   lsockL_Socket *s = lsockL_checkopen(L, 1, "sendto");
-  size_t len;
-  const char *data = luaL_checklstring(L, 2, &len);
-  int flags = 0, first = 3;
+  luaL_checkstring(L, 2);
+  lua_Integer flags = 0;
+  int first = 3;
   if (lua_type(L, 3) == LUA_TNUMBER) {
-    flags = (int)luaL_checkinteger(L, 3);
+    flags = luaL_checkinteger(L, 3);
     first = 4;
   }
   lsk_addr to;
   lsockL_checkaddr(L, first, s->s.family, &to, "sendto");
-  lsk_deadline d = DEADLINE_UNSET;
-  lua_pushinteger(L, (lua_Integer)dosend(L, s, data, len, flags, &to,
-                                         "sendto", &d));
-  return 1;
+  lua_settop(L, 2);
+  *(lsk_addr *)lua_newuserdatauv(L, sizeof(lsk_addr), 0) = to;
+  lua_pushinteger(L, flags);
+  lua_insert(L, 3);                 /* self, data, flags, addr */
+  lua_pushinteger(L, DEADLINE_UNSET);
+  lua_insert(L, 4);                 /* ..., flags, deadline, addr */
+  lua_pushinteger(L, 0);
+  lua_insert(L, 5);                 /* ..., deadline, off, addr */
+  lua_pushboolean(L, 0);            /* ..., addr, false */
+  return send_k(L, LUA_OK, 0);
 }
 
 static int m_shutdown(lua_State *L) {

@@ -38,13 +38,15 @@ void lsockL_release(lsockL_Socket *s);
 /* The deadline for one operation starting now, from the socket's timeout. */
 lsk_deadline lsockL_deadline(const lsockL_Socket *s);
 
-/* The would-block path of every operation: waits until fd is ready for
- * events (LSK_WANT_READ / LSK_WANT_WRITE) or the deadline passes. Returns 0
- * when the caller should try again, ETIMEDOUT, or another errno. On EINTR
- * from an interrupt (SIGINT in the interpreter) it raises "interrupted!".
- * A non-blocking socket (timeout 0) gets EAGAIN back at once. */
+/* The would-block path of every operation: waits until the socket is
+ * ready for events (LSK_WANT_READ / LSK_WANT_WRITE) or d passes, through
+ * lsockL_waitfd (l_task.h): inside a task it yields and Lua resumes at
+ * k(L, LUA_YIELD, ctx); outside it returns 0 when the caller should try
+ * again, ETIMEDOUT, or another errno. A non-blocking socket (timeout 0)
+ * gets EAGAIN back at once. k may be NULL for a caller that cannot
+ * resume: a task then waits without yielding, running the other tasks. */
 int lsockL_wait(lua_State *L, const lsockL_Socket *s, int events,
-                lsk_deadline d);
+                lsk_deadline d, lua_KFunction k, lua_KContext ctx);
 
 /* The module's default timeout for new sockets (-1 for none). */
 double lsockL_getdefault(lua_State *L);

@@ -1,0 +1,47 @@
+/* bindings/l_task: tasks (socket.spawn), the scheduler and the wait
+ * protocol every would-block path goes through: inside a task the C
+ * function yields with a continuation; outside, it blocks while running
+ * the loop so that tasks keep going. */
+#ifndef LSOCK_L_TASK_H
+#define LSOCK_L_TASK_H
+
+#include <lua.h>
+
+#include "../core/clock.h"
+#include "../core/loop.h"
+
+#define LSOCK_TASK "lsock.task"
+
+/* Waits until fd is ready for events or deadline d passes.
+ * - Inside a task: yields; when the wait ends Lua calls k(L, LUA_YIELD,
+ *   ctx), which must call lsockL_resumed to learn the outcome. Does not
+ *   return.
+ * - Outside tasks: blocks (running the loop while tasks exist) and
+ *   returns 0 when ready, ETIMEDOUT, EBADF (the descriptor was closed
+ *   meanwhile) or poll's errno.
+ * An interrupt (SIGINT in the interpreter) raises "interrupted!". A task
+ * that cannot yield here (inside a metamethod or a C call) gets a clear
+ * error. fd -1 waits for the deadline alone. */
+int lsockL_waitfd(lua_State *L, int fd, int events, lsk_deadline d,
+                  lua_KFunction k, lua_KContext ctx);
+
+/* In a continuation after a wait: 0 when ready, or the error that ended
+ * the wait (ETIMEDOUT, EBADF). */
+int lsockL_resumed(lua_State *L);
+
+/* Runs `job` on a worker thread and waits for it like lsockL_waitfd:
+ * returns (or, in a task, resumes k with lsockL_resumed giving) 0 when
+ * it is done or ETIMEDOUT when d passed first; the job is then abandoned
+ * and freed by the pool when it ends. */
+int lsockL_waitjob(lua_State *L, lsk_job *job, lsk_deadline d,
+                   lua_KFunction k, lua_KContext ctx);
+
+/* The descriptor fd is about to close: tasks waiting on it wake with
+ * EBADF. Safe from __gc. */
+void lsockL_forget(lua_State *L, int fd);
+
+/* Registers the task metatable and puts spawn, run, sleep and
+ * current_task... into the module table at the top of the stack. */
+void lsockL_opentask(lua_State *L);
+
+#endif
