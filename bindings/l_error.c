@@ -11,6 +11,8 @@
 static const char *kind_of(int err) {
   if (lsk_err_is_eai(err))
     return "gaierror";
+  if (lsk_err_is_herr(err))
+    return "herror";
   if (err == ETIMEDOUT)
     return "timeout";
   return "error";
@@ -23,7 +25,9 @@ void lsockL_pusherror(lua_State *L, int err, const char *op,
   lua_createtable(L, 0, 6);
   lua_pushstring(L, kind_of(err));
   lua_setfield(L, -2, "kind");
-  lua_pushinteger(L, lsk_err_is_eai(err) ? lsk_err_eai(err) : err);
+  lua_pushinteger(L, lsk_err_is_eai(err)    ? lsk_err_eai(err)
+                    : lsk_err_is_herr(err) ? lsk_err_herr(err)
+                                           : err);
   lua_setfield(L, -2, "errno");
   lua_pushstring(L, name ? name : "EUNKNOWN");
   lua_setfield(L, -2, "name");

@@ -9,8 +9,8 @@
 #define LSOCK_ERROR "lsock.error"
 
 /* Raises an error object for core code `err` (an errno, ETIMEDOUT for a
- * timeout, or an LSK_EAI() code) from operation `op`; `where` (may be NULL)
- * is the address involved, shown in tostring. Never returns. */
+ * timeout, an LSK_EAI() or LSK_HERR() code) from operation `op`; `where`
+ * (may be NULL) is the address involved, shown in tostring. Never returns. */
 int lsockL_error(lua_State *L, int err, const char *op, const char *where);
 
 /* Pushes a new error object without raising it. */

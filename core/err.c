@@ -40,6 +40,11 @@ static const struct entry eainames[] = {
 #undef X
 };
 
+static const struct entry hnames[] = {
+  {"HOST_NOT_FOUND", HOST_NOT_FOUND}, {"TRY_AGAIN", TRY_AGAIN},
+  {"NO_RECOVERY", NO_RECOVERY}, {"NO_DATA", NO_DATA},
+};
+
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 int lsk_err_is_eai(int code) {
@@ -52,7 +57,21 @@ int lsk_err_eai(int code) {
   return EAI_NONAME < 0 ? -magnitude : magnitude;
 }
 
+int lsk_err_is_herr(int code) {
+  return code <= LSK_HERR_BASE && code > LSK_HERR_BASE - 100000;
+}
+
+int lsk_err_herr(int code) {
+  return LSK_HERR_BASE - code;
+}
+
 const char *lsk_err_name(int code) {
+  if (lsk_err_is_herr(code)) {
+    for (int i = 0; i < COUNT(hnames); i++)
+      if (hnames[i].value == lsk_err_herr(code))
+        return hnames[i].name;
+    return NULL;
+  }
   if (lsk_err_is_eai(code)) {
     int eai = lsk_err_eai(code);
     for (int i = 0; i < COUNT(eainames); i++)
@@ -75,6 +94,8 @@ const char *lsk_err_message(int code, char *buf, size_t n) {
     snprintf(buf, n, "timed out");
   } else if (lsk_err_is_eai(code)) {
     snprintf(buf, n, "%s", gai_strerror(lsk_err_eai(code)));
+  } else if (lsk_err_is_herr(code)) {
+    snprintf(buf, n, "%s", hstrerror(lsk_err_herr(code)));
   } else {
     /* The GNU strerror_r: it may return a static string instead of
      * filling buf. */

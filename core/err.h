@@ -17,7 +17,20 @@ int lsk_err_is_eai(int code);
 /* The platform's EAI_* value that `code` carries. */
 int lsk_err_eai(int code);
 
-/* The symbolic name ("ECONNREFUSED", "EAI_NONAME"), or NULL when unknown.
+/* Host lookup failures in the old netdb style (Python's socket.herror):
+ * the h_errno values HOST_NOT_FOUND, TRY_AGAIN, NO_RECOVERY and NO_DATA,
+ * in a range of their own below the resolver's. core/resolve maps EAI_*
+ * codes onto them for the gethostbyname_ex/gethostbyaddr lookups. */
+#define LSK_HERR_BASE (-200000)
+#define LSK_HERR(h) (LSK_HERR_BASE - (h))
+
+/* Nonzero when `code` was built with LSK_HERR; lsk_err_herr gives back
+ * the h_errno value. */
+int lsk_err_is_herr(int code);
+int lsk_err_herr(int code);
+
+/* The symbolic name ("ECONNREFUSED", "EAI_NONAME", "HOST_NOT_FOUND"), or
+ * NULL when unknown.
  * Where two names share a value the canonical one wins (EAGAIN over
  * EWOULDBLOCK, EOPNOTSUPP over ENOTSUP). Static storage. */
 const char *lsk_err_name(int code);

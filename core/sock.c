@@ -53,6 +53,29 @@ int lsk_sock_adopt(lsk_sock *s, int fd) {
   return fill(s, fd, family, type, proto);
 }
 
+int lsk_sock_pair(lsk_sock *a, lsk_sock *b, int family, int type,
+                  int proto) {
+  int fds[2];
+  a->fd = b->fd = -1;
+  if (socketpair(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto, fds) < 0)
+    return errno;
+  fill(a, fds[0], family, type, proto);
+  return fill(b, fds[1], family, type, proto);
+}
+
+int lsk_sock_fromfd(lsk_sock *s, int fd) {
+  s->fd = -1;
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0)
+    return errno;
+  int err = lsk_sock_adopt(s, copy);
+  if (err) {
+    close(copy);
+    s->fd = -1;
+  }
+  return err;
+}
+
 int lsk_sock_close(lsk_sock *s) {
   int fd = s->fd;
   if (fd < 0)

@@ -29,6 +29,17 @@ int lsk_sock_open(lsk_sock *s, int family, int type, int proto);
  * (ENOTSOCK); on failure the caller still owns fd. */
 int lsk_sock_adopt(lsk_sock *s, int fd);
 
+/* A connected pair of sockets (socketpair(2)), both close-on-exec and
+ * non-blocking. Returns 0 or errno (EOPNOTSUPP for a family without pairs,
+ * such as AF_INET; EMFILE, ...); on failure both fds are -1. */
+int lsk_sock_pair(lsk_sock *a, lsk_sock *b, int family, int type, int proto);
+
+/* A socket on a duplicate of `fd`, which stays the caller's (Python's
+ * fromfd): the copy is close-on-exec, and the open file both share becomes
+ * non-blocking. Family, type and protocol are the kernel's. Returns 0 or
+ * errno (EBADF, ENOTSOCK, EMFILE); on failure s->fd is -1. */
+int lsk_sock_fromfd(lsk_sock *s, int fd);
+
 /* Closes the descriptor; s->fd is -1 before close(2) runs, so nothing can
  * use the number again. Idempotent. Returns 0 or close's errno, except
  * ECONNRESET and EINTR, which mean the descriptor is gone all the same. */
