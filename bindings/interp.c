@@ -352,6 +352,17 @@ static int runscript(lua_State *L, char **argv) {
   return report(L, status);
 }
 
+/* socket.run(): the tasks the code spawned run to their end, and a task
+ * that failed with nobody joining it fails the program. */
+static int runtasks(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, "lsock");
+  lua_getfield(L, -1, "run");
+  lua_remove(L, -2);
+  lua_remove(L, -2);
+  return report(L, docall(L, 0, 0));
+}
+
 /* Pushes the prompt as a string; _PROMPT and _PROMPT2 may hold any value
  * that tostring accepts. */
 static const char *get_prompt(lua_State *L, int firstline) {
@@ -517,6 +528,8 @@ static int pmain(lua_State *L) {
     return 0;
   if (script < argc && runscript(L, argv + script) != LUA_OK)
     return 0;
+  if (runtasks(L) != LUA_OK)
+    return 0;
   if (opts & OPT_I) {
     doREPL(L);
   } else if (script >= argc && !(opts & (OPT_EXEC | OPT_V))) {
@@ -524,7 +537,7 @@ static int pmain(lua_State *L) {
     if (isatty(STDIN_FILENO)) {
       print_version();
       doREPL(L);
-    } else if (dofile(L, NULL) != LUA_OK) {
+    } else if (dofile(L, NULL) != LUA_OK || runtasks(L) != LUA_OK) {
       return 0;
     }
   }

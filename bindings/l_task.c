@@ -195,7 +195,8 @@ static int step(lua_State *L, Sched *S, lsk_deadline until) {
       lsk_waiter *w = fired;
       fired = w->next;
       w->next = w->prev = NULL;
-      if (w->data)
+      /* A task waiting on several waiters (select) is queued once. */
+      if (w->data && ((Task *)w->data)->status == T_WAITING)
         make_ready(S, (Task *)w->data);
     }
   }
@@ -333,6 +334,60 @@ int lsockL_waitjob(lua_State *L, lsk_job *job, lsk_deadline d,
   return err;
 }
 
+int lsockL_waitmany(lua_State *L, lsk_waiter *ws, int n, lsk_deadline d,
+                    lua_KFunction k, lua_KContext ctx) {
+  Sched *S = getsched(L);
+  int task = in_task(L, S);
+  lsk_loop *loop = getloop(L, S);
+  lsk_waiter own;
+  lsk_waiter *dw = task ? &S->current->w : &own;
+  int err = 0, i;
+  memset(dw, 0, sizeof *dw);
+  dw->fd = -1;
+  dw->deadline = d;
+  dw->data = task ? S->current : NULL;
+  for (i = 0; i < n && err == 0; i++) {
+    ws[i].data = dw->data;
+    ws[i].deadline = LSK_NEVER;
+    err = lsk_loop_arm(loop, &ws[i]);
+  }
+  if (err == 0)
+    err = lsk_loop_arm(loop, dw);
+  if (err) {
+    lsockL_waitdone(L, ws, n);
+    return err;
+  }
+  if (task) {
+    S->current->status = T_WAITING;
+    return lua_yieldk(L, 0, ctx, k);
+  }
+  /* The main code: run the loop until any of them, or the deadline. */
+  for (;;) {
+    int fired = !dw->armed;
+    for (i = 0; i < n && !fired; i++)
+      fired = !ws[i].armed;
+    if (fired)
+      break;
+    if ((err = step(L, S, d)) != 0)
+      break;
+  }
+  lsk_loop_cancel(loop, dw);
+  lsockL_waitdone(L, ws, n);
+  if (err == EINTR && lsk_interrupted)
+    raise_err(L, EINTR, "select");
+  return err;
+}
+
+void lsockL_waitdone(lua_State *L, lsk_waiter *ws, int n) {
+  Sched *S = getsched(L);
+  if (!S->loop)
+    return;
+  for (int i = 0; i < n; i++)
+    lsk_loop_cancel(S->loop, &ws[i]);
+  if (S->current && S->current->co == L)
+    lsk_loop_cancel(S->loop, &S->current->w);
+}
+
 void lsockL_forget(lua_State *L, int fd) {
   Sched *S = getsched(L);
   if (S && S->loop)
@@ -426,7 +481,6 @@ static int f_sleep(lua_State *L) {
   if (in_task(L, S)) {
     if (t == 0) { /* a turn for the others */
       make_ready(S, S->current);
-      S->current->status = T_WAITING;
       return lua_yieldk(L, 0, 0, sleep_k);
     }
     return yield_on(L, S, -1, 0, lsk_deadline_after(t), sleep_k, 0);

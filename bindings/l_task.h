@@ -36,6 +36,18 @@ int lsockL_resumed(lua_State *L);
 int lsockL_waitjob(lua_State *L, lsk_job *job, lsk_deadline d,
                    lua_KFunction k, lua_KContext ctx);
 
+/* Waits until any of the n waiters (fd and events set by the caller)
+ * fires or d passes, like lsockL_waitfd: in a task it yields to k; the
+ * continuation must call lsockL_waitdone. Outside tasks it returns 0 or
+ * ETIMEDOUT, all waiters disarmed. The caller owns ws, which must survive
+ * the yield (a userdata in a stack slot). Try first: with edge triggering
+ * only a later change of state fires. */
+int lsockL_waitmany(lua_State *L, lsk_waiter *ws, int n, lsk_deadline d,
+                    lua_KFunction k, lua_KContext ctx);
+
+/* Disarms what lsockL_waitmany armed (in its continuation). */
+void lsockL_waitdone(lua_State *L, lsk_waiter *ws, int n);
+
 /* The descriptor fd is about to close: tasks waiting on it wake with
  * EBADF. Safe from __gc. */
 void lsockL_forget(lua_State *L, int fd);

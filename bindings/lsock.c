@@ -12,6 +12,7 @@
 #include "l_file.h"
 #include "l_netdb.h"
 #include "l_socket.h"
+#include "l_select.h"
 #include "l_task.h"
 
 /* socket.monotonic(): seconds from the clock deadlines use, for timing. */
@@ -47,6 +48,7 @@ LSOCK_API int luaopen_lsock(lua_State *L) {
   lsockL_openfile(L);
   lsockL_opennetdb(L);
   lsockL_opentask(L);
+  lsockL_openselect(L);
   setconstants(L);
   lua_pushcfunction(L, f_monotonic);
   lua_setfield(L, -2, "monotonic");

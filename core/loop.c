@@ -206,7 +206,7 @@ int lsk_loop_arm(lsk_loop *loop, lsk_waiter *w) {
     fdrec *r = &loop->fds[w->fd];
     if (!r->registered) {
       struct epoll_event ev;
-      ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+      ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
       ev.data.fd = w->fd;
       if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0 &&
           errno != EEXIST)
@@ -432,7 +432,9 @@ static void dispatch(lsk_loop *loop, int fd, uint32_t ev) {
   lsk_waiter *w = loop->fds[fd].head;
   while (w) {
     lsk_waiter *next = w->next;
-    if (err || ((w->events & LSK_WANT_READ) && (ev & (EPOLLIN | EPOLLRDHUP))) ||
+    if (err ||
+        ((w->events & LSK_WANT_READ) &&
+         (ev & (EPOLLIN | EPOLLRDHUP | EPOLLPRI))) ||
         ((w->events & LSK_WANT_WRITE) && (ev & EPOLLOUT)))
       lsk_loop_fire(loop, w, 0);
     w = next;
