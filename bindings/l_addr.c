@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <lauxlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "l_error.h"
@@ -24,9 +25,44 @@ static const char *checkhost(lua_State *L, int i) {
   return host;
 }
 
-int lsockL_checkaddr(lua_State *L, int first, int family, lsk_addr *a,
-                     const char *op) {
+static void formathost(char *where, size_t n, int family, const char *host,
+                       int port) {
+  snprintf(where, n, family == AF_INET6 ? "[%.*s]:%d" : "%.*s:%d", 200, host,
+           port);
+}
+
+static void lookup_run(lsk_job *job) {
+  lsockL_Lookup *l = (lsockL_Lookup *)job;
+  l->err = lsk_addr_resolve(&l->addr, l->family, l->host, l->port, l->flow,
+                            l->scope);
+}
+
+static void lookup_free(lsk_job *job) {
+  free(job);
+}
+
+static lsockL_Lookup *newlookup(lua_State *L, int family, const char *host,
+                                int port, uint32_t flow, uint32_t scope) {
+  size_t len = strlen(host);
+  lsockL_Lookup *l = (lsockL_Lookup *)calloc(1, sizeof *l + len + 1);
+  if (!l)
+    luaL_error(L, "not enough memory");
+  l->job.run = lookup_run;
+  l->job.free = lookup_free;
+  l->family = family;
+  l->port = port;
+  l->flow = flow;
+  l->scope = scope;
+  memcpy(l->host, host, len + 1);
+  formathost(l->where, sizeof l->where, family, host, port);
+  return l;
+}
+
+int lsockL_checkaddrk(lua_State *L, int first, int family, lsk_addr *a,
+                      const char *op, lsockL_Lookup **lookup) {
   int err;
+  if (lookup)
+    *lookup = NULL;
   if (family == AF_INET || family == AF_INET6) {
     const char *host = checkhost(L, first);
     int port = checkport(L, first + 1);
@@ -41,12 +77,19 @@ int lsockL_checkaddr(lua_State *L, int first, int family, lsk_addr *a,
                     "scope_id out of range");
       next = first + 4;
     }
-    err = lsk_addr_inet(a, family, host, port, (uint32_t)flow,
-                        (uint32_t)scope);
+    err = lsk_addr_literal(a, family, host, port, (uint32_t)flow,
+                           (uint32_t)scope);
+    if (err == LSK_ADDR_NAME && lookup) {
+      *lookup = newlookup(L, family, host, port, (uint32_t)flow,
+                          (uint32_t)scope);
+      return next;
+    }
+    if (err == LSK_ADDR_NAME)
+      err = lsk_addr_resolve(a, family, host, port, (uint32_t)flow,
+                             (uint32_t)scope);
     if (err) {
       char where[LSK_ADDR_TEXT_MAX];
-      snprintf(where, sizeof where,
-               family == AF_INET6 ? "[%.*s]:%d" : "%.*s:%d", 200, host, port);
+      formathost(where, sizeof where, family, host, port);
       lsockL_error(L, err, op, where);
     }
     return next;
@@ -59,6 +102,11 @@ int lsockL_checkaddr(lua_State *L, int first, int family, lsk_addr *a,
     return first + 1;
   }
   return lsockL_error(L, EAFNOSUPPORT, op, NULL);
+}
+
+int lsockL_checkaddr(lua_State *L, int first, int family, lsk_addr *a,
+                     const char *op) {
+  return lsockL_checkaddrk(L, first, family, a, op, NULL);
 }
 
 int lsockL_pushaddr(lua_State *L, const lsk_addr *a) {

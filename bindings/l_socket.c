@@ -16,6 +16,7 @@
 #include "../core/err.h"
 #include "../core/wait.h"
 #include "l_addr.h"
+#include <stdlib.h>
 #include "l_error.h"
 #include "l_file.h"
 #include "l_task.h"
@@ -384,23 +385,48 @@ static int m_accept(lua_State *L) {
 }
 
 /* connect and connect_ex: slot 2 the address, 3 the deadline, 4 true for
- * connect_ex. The deadline covers the whole call; a non-blocking socket
- * gets EINPROGRESS back. */
+ * connect_ex, 5 the phase, 6 a name lookup in flight (light userdata).
+ * The deadline covers the whole call, the lookup included; a
+ * non-blocking socket gets EINPROGRESS back. */
+enum { C_LOOKUP, C_START, C_WAIT };
+
 static int connect_k(lua_State *L, int status, lua_KContext ctx) {
   int ex = lua_toboolean(L, 4);
   const char *op = ex ? "connect_ex" : "connect";
   int err;
-  lsockL_Socket *s = resume_k(L, status, 4, op, &err);
-  const lsk_addr *a = (const lsk_addr *)lua_touserdata(L, 2);
+  lsockL_Socket *s = resume_k(L, status, 6, op, &err);
+  lsk_addr *a = (lsk_addr *)lua_touserdata(L, 2);
+  int phase = (int)lua_tointeger(L, 5);
   (void)ctx;
-  if (status != LUA_YIELD) {
+  if (phase == C_LOOKUP) {
+    /* The lookup ended (err 0) or the deadline passed first, and the
+     * loop gave the job up: the pool frees it when it ends. */
+    lsockL_Lookup *l = (lsockL_Lookup *)lua_touserdata(L, 6);
+    char where[LSK_ADDR_TEXT_MAX];
+    memcpy(where, l->where, sizeof where);
+    if (err == 0) {
+      err = l->err;
+      *a = l->addr;
+      free(l);
+    }
+    lua_pushnil(L);
+    lua_replace(L, 6);
+    if (err) {
+      if (ex && !lsk_err_is_eai(err) && err != ETIMEDOUT) {
+        lua_pushinteger(L, err);
+        return 1;
+      }
+      return lsockL_error(L, err, op, where);
+    }
+    phase = C_START;
+  }
+  if (phase == C_START) {
     err = lsk_sock_connect_start(&s->s, a);
-    if (err == EINPROGRESS && s->timeout == 0)
+    if (err != EINPROGRESS || s->timeout == 0)
       goto out;
-    if (err == EINPROGRESS)
-      err = waitk(L, s, LSK_WANT_WRITE, 3, connect_k);
-    else
-      goto out;
+    lua_pushinteger(L, C_WAIT);
+    lua_replace(L, 5);
+    err = waitk(L, s, LSK_WANT_WRITE, 3, connect_k);
   }
   while (err == 0) {
     err = lsk_sock_connect_finish(&s->s);
@@ -426,12 +452,33 @@ static int connect_start(lua_State *L, int ex) {
   const char *op = ex ? "connect_ex" : "connect";
   lsockL_Socket *s = lsockL_checkopen(L, 1, op);
   lsk_addr a;
-  lsockL_checkaddr(L, 2, s->s.family, &a, op);
+  lsockL_Lookup *l = NULL;
+  /* A name is looked up on a worker thread when anything else could run
+   * meanwhile or a timeout must cover the lookup; a plain blocking
+   * connect with nothing else going on just calls the resolver. */
+  int async = s->timeout > 0 || !lsockL_canblock(L);
+  lsockL_checkaddrk(L, 2, s->s.family, &a, op, async ? &l : NULL);
   lua_settop(L, 1);
   /* The address moves to a stack slot: it must survive a yield. */
   *(lsk_addr *)lua_newuserdatauv(L, sizeof(lsk_addr), 0) = a;
   lua_pushinteger(L, DEADLINE_UNSET);
   lua_pushboolean(L, ex);
+  lua_pushinteger(L, l ? C_LOOKUP : C_START);
+  if (!l) {
+    lua_pushnil(L);
+    return connect_k(L, LUA_OK, 0);
+  }
+  lua_pushlightuserdata(L, l);
+  int err = lsockL_waitjob(L, &l->job, slot_deadline(L, s, 3), connect_k, 0);
+  /* Outside a task the wait is over: on to connect_k, the lookup phase.
+   * A timeout has already given the job up; connect_k must not read it. */
+  if (err) {
+    char where[LSK_ADDR_TEXT_MAX];
+    memcpy(where, l->where, sizeof where);
+    if (err != ETIMEDOUT)
+      free(l); /* never queued */
+    return lsockL_error(L, err, op, where);
+  }
   return connect_k(L, LUA_OK, 0);
 }
 

@@ -388,6 +388,11 @@ void lsockL_waitdone(lua_State *L, lsk_waiter *ws, int n) {
     lsk_loop_cancel(S->loop, &S->current->w);
 }
 
+int lsockL_canblock(lua_State *L) {
+  Sched *S = getsched(L);
+  return S->alive == 0 && !(S->current && S->current->co == L);
+}
+
 void lsockL_forget(lua_State *L, int fd) {
   Sched *S = getsched(L);
   if (S && S->loop)

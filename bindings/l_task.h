@@ -48,6 +48,10 @@ int lsockL_waitmany(lua_State *L, lsk_waiter *ws, int n, lsk_deadline d,
 /* Disarms what lsockL_waitmany armed (in its continuation). */
 void lsockL_waitdone(lua_State *L, lsk_waiter *ws, int n);
 
+/* Nonzero when a plain blocking call is fine: not in a task, and no task
+ * would be kept waiting. */
+int lsockL_canblock(lua_State *L);
+
 /* The descriptor fd is about to close: tasks waiting on it wake with
  * EBADF. Safe from __gc. */
 void lsockL_forget(lua_State *L, int fd);

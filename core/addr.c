@@ -8,8 +8,8 @@
 
 #include "resolve.h"
 
-int lsk_addr_inet(lsk_addr *a, int family, const char *host, int port,
-                  uint32_t flowinfo, uint32_t scope_id) {
+int lsk_addr_literal(lsk_addr *a, int family, const char *host, int port,
+                     uint32_t flowinfo, uint32_t scope_id) {
   if (family != AF_INET && family != AF_INET6)
     return EAFNOSUPPORT;
   if (port < 0 || port > 65535)
@@ -46,12 +46,25 @@ int lsk_addr_inet(lsk_addr *a, int family, const char *host, int port,
     if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1)
       return 0;
   }
+  return LSK_ADDR_NAME;
+}
+
+int lsk_addr_resolve(lsk_addr *a, int family, const char *host, int port,
+                     uint32_t flowinfo, uint32_t scope_id) {
   int err = lsk_resolve_first(a, family, host, port);
   if (err == 0 && family == AF_INET6) {
     a->u.in6.sin6_flowinfo = htonl(flowinfo);
     if (scope_id)
       a->u.in6.sin6_scope_id = scope_id;
   }
+  return err;
+}
+
+int lsk_addr_inet(lsk_addr *a, int family, const char *host, int port,
+                  uint32_t flowinfo, uint32_t scope_id) {
+  int err = lsk_addr_literal(a, family, host, port, flowinfo, scope_id);
+  if (err == LSK_ADDR_NAME)
+    err = lsk_addr_resolve(a, family, host, port, flowinfo, scope_id);
   return err;
 }
 

@@ -32,6 +32,17 @@ typedef struct lsk_addr {
 int lsk_addr_inet(lsk_addr *a, int family, const char *host, int port,
                   uint32_t flowinfo, uint32_t scope_id);
 
+/* lsk_addr_inet in two steps, so that the lookup can run elsewhere (a
+ * worker thread): lsk_addr_literal fills `a` from numeric text, "" or
+ * "<broadcast>" and returns 0, returns LSK_ADDR_NAME when `host` is a
+ * name to look up with lsk_addr_resolve (blocking), or an error as
+ * lsk_addr_inet does. */
+#define LSK_ADDR_NAME (-1)
+int lsk_addr_literal(lsk_addr *a, int family, const char *host, int port,
+                     uint32_t flowinfo, uint32_t scope_id);
+int lsk_addr_resolve(lsk_addr *a, int family, const char *host, int port,
+                     uint32_t flowinfo, uint32_t scope_id);
+
 /* An AF_UNIX address from `len` bytes of `path` (a leading NUL selects the
  * abstract namespace). Returns 0, or ENAMETOOLONG when it does not fit. */
 int lsk_addr_unix(lsk_addr *a, const char *path, size_t len);

@@ -329,6 +329,14 @@ int lsk_loop_submit(lsk_loop *loop, lsk_job *job) {
   pool *p = loop->pool;
   job->done = 0;
   job->next = NULL;
+  /* Arm first: once queued, the job belongs to the pool until it ends. */
+  if (job->waiter) {
+    job->waiter->job = job;
+    if ((err = lsk_loop_arm(loop, job->waiter)) != 0) {
+      job->waiter->job = NULL;
+      return err;
+    }
+  }
   pthread_mutex_lock(&p->mu);
   if (p->idle == 0 && p->workers < MAX_WORKERS) {
     pthread_t t;
@@ -338,12 +346,16 @@ int lsk_loop_submit(lsk_loop *loop, lsk_job *job) {
     if (pthread_create(&t, &attr, worker, p) == 0) {
       p->workers++;
       p->refs++;
-    } else if (p->workers == 0) {
-      pthread_attr_destroy(&attr);
-      pthread_mutex_unlock(&p->mu);
-      return EAGAIN;
     }
     pthread_attr_destroy(&attr);
+    if (p->workers == 0) {
+      pthread_mutex_unlock(&p->mu);
+      if (job->waiter) {
+        job->waiter->job = NULL;
+        lsk_loop_cancel(loop, job->waiter);
+      }
+      return EAGAIN;
+    }
   }
   if (p->queue_tail)
     p->queue_tail->next = job;
@@ -352,14 +364,6 @@ int lsk_loop_submit(lsk_loop *loop, lsk_job *job) {
   p->queue_tail = job;
   pthread_cond_signal(&p->cv);
   pthread_mutex_unlock(&p->mu);
-  if (job->waiter) {
-    job->waiter->job = job;
-    if ((err = lsk_loop_arm(loop, job->waiter)) != 0) {
-      /* Queued already: let it run and be freed when it ends. */
-      abandon(job->waiter);
-      return err;
-    }
-  }
   return 0;
 }
 

@@ -65,8 +65,9 @@ int lsk_loop_poll(lsk_loop *loop, lsk_deadline until, lsk_waiter **fired);
 /* Number of armed waiters. */
 int lsk_loop_armed(const lsk_loop *loop);
 
-/* Queues a job for the worker threads (started on first use) and arms
- * job->waiter (fd -1, its deadline). Returns 0 or errno. */
+/* Arms job->waiter (fd -1, its deadline) and queues the job for the
+ * worker threads (started on first use). Returns 0, or errno with the job
+ * not queued (still the caller's). */
 int lsk_loop_submit(lsk_loop *loop, lsk_job *job);
 
 /* A waiter that fires with an error (its deadline passed, or it was
