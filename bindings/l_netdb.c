@@ -18,6 +18,7 @@
 #include "../core/sock.h"
 #include "l_addr.h"
 #include "l_error.h"
+#include "l_policy.h"
 #include "l_socket.h"
 
 /* Holds a getaddrinfo result while its Lua copy is built, so that a memory
@@ -385,6 +386,7 @@ static int f_socketpair(lua_State *L) {
   luaL_argcheck(L, base >= SOCK_STREAM && base <= SOCK_PACKET, 2,
                 "unknown socket type");
   luaL_argcheck(L, proto >= 0 && proto <= 0xffff, 3, "protocol out of range");
+  lsockL_policy_family(L, family, "socketpair");
   lsockL_Socket *a = lsockL_newsock(L);
   lsockL_Socket *b = lsockL_newsock(L);  /* a, b: both closed for now */
   int err = lsk_sock_pair(&a->s, &b->s, family, base, proto);
@@ -411,6 +413,9 @@ static int f_fromfd(lua_State *L) {
   if (err)
     return lsockL_error(L, err, "fromfd", NULL);
   s->closed = 0;
+  /* The family is known only now; a refused one leaves an object that
+   * its __gc closes. */
+  lsockL_policy_family(L, s->s.family, "fromfd");
   return 1;
 }
 

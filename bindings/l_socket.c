@@ -19,12 +19,15 @@
 #include <stdlib.h>
 #include "l_error.h"
 #include "l_file.h"
+#include "l_policy.h"
+#include "l_msg.h"
 #include "l_task.h"
 
 /* Per-state module data: one per lua_State, so hosts with several states
  * keep separate defaults. */
 typedef struct State {
   double deftimeout;
+  int open; /* sockets created and not yet closed, for the policy */
 } State;
 
 static const char statekey = 0;
@@ -58,8 +61,12 @@ lsockL_Socket *lsockL_checkopen(lua_State *L, int i, const char *op) {
 }
 
 lsockL_Socket *lsockL_newsock(lua_State *L) {
+  State *st = getstate(L);
+  lsockL_policy_count(L, st->open, "socket");
   lsockL_Socket *s =
       (lsockL_Socket *)lua_newuserdatauv(L, sizeof(lsockL_Socket), 0);
+  s->open = &st->open;
+  st->open++;
   s->s.fd = -1;
   s->s.family = s->s.type = s->s.proto = 0;
   s->closed = 1; /* until the caller has a descriptor in it */
@@ -69,11 +76,21 @@ lsockL_Socket *lsockL_newsock(lua_State *L) {
   return s;
 }
 
+/* The socket no longer holds a descriptor: it stops counting. */
+static void uncount(lsockL_Socket *s) {
+  if (s->open) {
+    (*s->open)--;
+    s->open = NULL;
+  }
+}
+
 void lsockL_release(lsockL_Socket *s) {
   if (s->nfiles > 0)
     s->nfiles--;
-  if (s->nfiles == 0 && s->closed)
+  if (s->nfiles == 0 && s->closed) {
+    uncount(s);
     lsk_sock_close(&s->s);
+  }
 }
 
 /* ---- deadlines and waiting ---- */
@@ -175,10 +192,13 @@ static int f_socket(lua_State *L) {
   luaL_argcheck(L, base >= SOCK_STREAM && base <= SOCK_PACKET, 2,
                 "unknown socket type");
   luaL_argcheck(L, proto >= 0 && proto <= 0xffff, 3, "protocol out of range");
+  lsockL_policy_family(L, (int)family, "socket");
   lsockL_Socket *s = lsockL_newsock(L);
   int err = lsk_sock_open(&s->s, (int)family, (int)base, (int)proto);
-  if (err)
+  if (err) {
+    uncount(s);
     return fail(L, err, "socket", NULL);
+  }
   s->closed = 0;
   if (type & SOCK_NONBLOCK)
     s->timeout = 0;
@@ -190,6 +210,7 @@ static int m_close(lua_State *L) {
   int was = s->closed;
   s->closed = 1;
   if (!was && s->nfiles == 0) {
+    uncount(s);
     lsockL_forget(L, s->s.fd);
     int err = lsk_sock_close(&s->s);
     if (err)
@@ -203,6 +224,7 @@ static int m_close(lua_State *L) {
 static int mm_gc(lua_State *L) {
   lsockL_Socket *s = lsockL_tosock(L, 1);
   s->closed = 1;
+  uncount(s);
   lsockL_forget(L, s->s.fd);
   lsk_sock_close(&s->s);
   return 0;
@@ -220,6 +242,7 @@ static int m_detach(lua_State *L) {
   /* The descriptor now belongs to the caller: file objects still made
    * from this socket see a closed socket rather than someone's fd. */
   s->closed = 1;
+  uncount(s);
   lsockL_forget(L, s->s.fd);
   s->s.fd = -1;
   lua_pushinteger(L, fd);
@@ -334,6 +357,7 @@ static int m_bind(lua_State *L) {
   lsockL_Socket *s = lsockL_checkopen(L, 1, "bind");
   lsk_addr a;
   lsockL_checkaddr(L, 2, s->s.family, &a, "bind");
+  lsockL_policy_addr(L, &a, "bind");
   int err = lsk_sock_bind(&s->s, &a);
   if (err)
     return fail(L, err, "bind", &a);
@@ -367,8 +391,10 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
       break;
     err = waitk(L, s, LSK_WANT_READ, 3, accept_k);
   }
-  if (err)
+  if (err) {
+    uncount(c);
     return fail(L, err, "accept", NULL);
+  }
   c->closed = 0;
   lua_settop(L, 2);
   return 1 + lsockL_pushaddr(L, &peer);
@@ -421,6 +447,7 @@ static int connect_k(lua_State *L, int status, lua_KContext ctx) {
     phase = C_START;
   }
   if (phase == C_START) {
+    lsockL_policy_addr(L, a, op);
     err = lsk_sock_connect_start(&s->s, a);
     if (err != EINPROGRESS || s->timeout == 0)
       goto out;
@@ -659,6 +686,7 @@ static int m_sendto(lua_State *L) {
   }
   lsk_addr to;
   lsockL_checkaddr(L, first, s->s.family, &to, "sendto");
+  lsockL_policy_addr(L, &to, "sendto");
   lua_settop(L, 2);
   *(lsk_addr *)lua_newuserdatauv(L, sizeof(lsk_addr), 0) = to;
   lua_pushinteger(L, flags);
@@ -834,8 +862,11 @@ static const luaL_Reg methods[] = {
   {"makefile", lsockL_makefile},
   {"recv", m_recv},
   {"recvfrom", m_recvfrom},
+  {"recvmsg", lsockL_recvmsg},
   {"send", m_send},
   {"sendall", m_sendall},
+  {"sendfile", lsockL_sendfile},
+  {"sendmsg", lsockL_sendmsg},
   {"sendto", m_sendto},
   {"setblocking", m_setblocking},
   {"setsockopt", m_setsockopt},

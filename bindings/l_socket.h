@@ -16,6 +16,7 @@ typedef struct lsockL_Socket {
   double timeout; /* as Python stores it: -1 blocking, 0 non-blocking, >0 s */
   int closed;     /* closed by the script; the fd may live on for files */
   int nfiles;     /* open makefile objects that still use s.fd */
+  int *open;      /* the state's count of sockets, while this one counts */
 } lsockL_Socket;
 
 /* Self (or argument i) as a socket, open or not; a non-socket raises an

@@ -23,6 +23,7 @@ typedef struct Task {
   int status;
   int nargs;             /* values to pass at the next resume */
   int observed;          /* its outcome reached a join */
+  int mainjoins;         /* joins waiting for it outside tasks */
   struct Task *joining;  /* the task this one waits for in join */
   struct Task *next;     /* in the ready queue */
 } Task;
@@ -141,9 +142,17 @@ static void finish(lua_State *L, Sched *S, Task *t, int status, int nres) {
   lua_pushnil(L);
   lua_rawset(L, -3);
   lua_pop(L, 1);                                    /* task */
+  /* Someone looks: a join outside tasks, or a task still waiting in a
+   * join on this one (not one whose join timed out and went on). */
+  int joined = t->mainjoins > 0;
   pushtask(L, t);
   lua_getiuservalue(L, -1, UV_JOINERS);
-  int joined = luaL_len(L, -1) > 0;
+  for (lua_Integer i = 1, n = luaL_len(L, -1); i <= n && !joined; i++) {
+    lua_rawgeti(L, -1, i);
+    Task *j = (Task *)lua_touserdata(L, -1);
+    joined = j && j->joining == t && j->status == T_WAITING;
+    lua_pop(L, 1);
+  }
   lua_pop(L, 2);
   if (t->status == T_FAILED && !joined) {
     lua_rawgetp(L, LUA_REGISTRYINDEX, &failedkey);  /* task, failed */
@@ -388,6 +397,33 @@ void lsockL_waitdone(lua_State *L, lsk_waiter *ws, int n) {
     lsk_loop_cancel(S->loop, &S->current->w);
 }
 
+static void raise_failed(lua_State *L);
+
+/* One turn for a host's loop, without blocking (lua_CFunction: call it
+ * protected). Pushes the number of tasks left. */
+int lsockL_turn(lua_State *L) {
+  Sched *S = getsched(L);
+  if (S->current)
+    return luaL_error(L, "lsock_step called from inside a task");
+  int err = step(L, S, 0);
+  if (err)
+    raise_err(L, err, "step");
+  raise_failed(L);
+  lua_pushinteger(L, S->alive);
+  return 1;
+}
+
+int lsockL_loopfd(lua_State *L) {
+  return lsk_loop_fd(getloop(L, getsched(L)));
+}
+
+int lsockL_looptimeout(lua_State *L) {
+  Sched *S = getsched(L);
+  if (S->ready)
+    return 0;
+  return S->loop ? lsk_loop_timeout(S->loop) : -1;
+}
+
 int lsockL_canblock(lua_State *L) {
   Sched *S = getsched(L);
   return S->alive == 0 && !(S->current && S->current->co == L);
@@ -454,7 +490,7 @@ static void raise_failed(lua_State *L) {
 }
 
 /* socket.run(): runs the loop until no task is left. */
-static int f_run(lua_State *L) {
+int lsockL_run(lua_State *L) {
   Sched *S = getsched(L);
   if (S->current)
     return luaL_error(L, "socket.run() called from inside a task");
@@ -568,14 +604,13 @@ static int m_join(lua_State *L) {
     me->joining = NULL;
     return lsockL_error(L, err, "join", NULL);
   }
-  lua_pushboolean(L, 1); /* a joiner that is not a task: the main code */
-  lua_rawseti(L, -2, luaL_len(L, -2) + 1);
   lua_pop(L, 1);
   lsk_waiter w;
   memset(&w, 0, sizeof w);
   w.fd = -1;
   w.deadline = d;
   int err = lsk_loop_arm(getloop(L, S), &w);
+  t->mainjoins++;
   if (!err) {
     for (;;) {
       if (t->status == T_DONE || t->status == T_FAILED) {
@@ -592,6 +627,7 @@ static int m_join(lua_State *L) {
       }
     }
   }
+  t->mainjoins--;
   if (err)
     return raise_err(L, err, "join");
   return outcome(L, t);
@@ -636,7 +672,7 @@ static const luaL_Reg task_methods[] = {
 
 static const luaL_Reg functions[] = {
   {"spawn", f_spawn},
-  {"run", f_run},
+  {"run", lsockL_run},
   {"sleep", f_sleep},
   {"current_task", f_current},
   {NULL, NULL}

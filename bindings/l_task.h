@@ -56,6 +56,16 @@ int lsockL_canblock(lua_State *L);
  * EBADF. Safe from __gc. */
 void lsockL_forget(lua_State *L, int fd);
 
+/* For a host's loop (lsock.h): lsockL_turn runs what is ready without
+ * blocking and pushes the number of tasks left (a lua_CFunction, to call
+ * protected); lsockL_loopfd is the loop's pollable descriptor;
+ * lsockL_looptimeout the milliseconds until the next deadline (0: work
+ * is ready, -1: none). lsockL_run is socket.run. */
+int lsockL_turn(lua_State *L);
+int lsockL_loopfd(lua_State *L);
+int lsockL_looptimeout(lua_State *L);
+int lsockL_run(lua_State *L);
+
 /* Registers the task metatable and puts spawn, run, sleep and
  * current_task... into the module table at the top of the stack. */
 void lsockL_opentask(lua_State *L);

@@ -244,6 +244,18 @@ int lsk_loop_armed(const lsk_loop *loop) {
   return loop->armed;
 }
 
+int lsk_loop_fd(const lsk_loop *loop) {
+  return loop->epfd;
+}
+
+int lsk_loop_timeout(const lsk_loop *loop) {
+  if (loop->fired)
+    return 0;
+  if (loop->heaplen == 0)
+    return -1;
+  return lsk_deadline_remaining_ms(loop->heap[0]->deadline);
+}
+
 /* ---- the worker pool ---- */
 
 static void pool_unref(pool *p) {

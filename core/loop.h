@@ -65,6 +65,15 @@ int lsk_loop_poll(lsk_loop *loop, lsk_deadline until, lsk_waiter **fired);
 /* Number of armed waiters. */
 int lsk_loop_armed(const lsk_loop *loop);
 
+/* A descriptor that polls readable when lsk_loop_poll has I/O to report
+ * (the epoll descriptor), for a host's own event loop. */
+int lsk_loop_fd(const lsk_loop *loop);
+
+/* Milliseconds until the earliest deadline (0 when a waiter has fired and
+ * waits to be collected), or -1 when none: the longest a host may sleep
+ * on lsk_loop_fd before calling lsk_loop_poll. */
+int lsk_loop_timeout(const lsk_loop *loop);
+
 /* Arms job->waiter (fd -1, its deadline) and queues the job for the
  * worker threads (started on first use). Returns 0, or errno with the job
  * not queued (still the caller's). */
