@@ -91,7 +91,9 @@ static void wake_joiners(lua_State *L, Sched *S, Task *t) {
     lua_rawgeti(L, -1, i);
     Task *j = (Task *)lua_touserdata(L, -1);
     lua_pop(L, 1);
-    if (j && j->joining == t && j->status == T_WAITING)
+    /* A task may be listed twice (a join that timed out, then another):
+     * its waiter fires once. */
+    if (j && j->joining == t && j->status == T_WAITING && j->w.armed)
       lsk_loop_fire(getloop(L, S), &j->w, 0);
   }
   lua_pop(L, 2);
@@ -480,9 +482,15 @@ static void raise_failed(lua_State *L) {
     return;
   }
   Task *t = (Task *)lua_touserdata(L, -1);
-  /* Forget it, so a second run() does not raise it again. */
-  lua_newtable(L);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &failedkey);
+  /* Forget it, so a second run() does not raise it again; the others
+   * stay for the next run(). */
+  lua_Integer n = luaL_len(L, -2);
+  for (lua_Integer i = 1; i < n; i++) {
+    lua_rawgeti(L, -2, i + 1);
+    lua_rawseti(L, -3, i);
+  }
+  lua_pushnil(L);
+  lua_rawseti(L, -3, n);
   t->observed = 1;
   lua_getiuservalue(L, -1, UV_TRACE);
   lua_pushfstring(L, "error in task: %s", lua_tostring(L, -1));
