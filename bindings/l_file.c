@@ -17,6 +17,7 @@
 #include "../core/wait.h"
 #include "l_error.h"
 #include "l_socket.h"
+#include "l_task.h"
 
 /* Python's io.DEFAULT_BUFFER_SIZE. */
 #define DEFAULT_BUFSIZE 8192
@@ -34,6 +35,15 @@
  * from the buffers never reads the clock. */
 #define DEADLINE_UNSET INT64_MIN
 
+/* A method that may wait is an entry function and a step function that
+ * is its own continuation (STYLE.md, "Yielding from C inside a task"):
+ * the entry leaves the arguments at 1..base-1 (the file at 1) and pushes
+ * the call's state into slots from `base` on, which is also the ctx.
+ * Inside a task the wait yields and Lua calls the step again with
+ * LUA_YIELD; outside it returns and the step goes on in place. Nothing
+ * that must outlive a wait is kept in a C local: the write buffer's
+ * progress is wpos, the rest lives in the slots. */
+
 enum { VB_NO, VB_FULL, VB_LINE }; /* in setvbuf's option order */
 enum { FREAD = 1, FWRITE = 2 };
 
@@ -47,6 +57,7 @@ typedef struct lsockL_File {
   size_t rpos, rend, rcap; /* rcap: allocated size of rbuf */
   char *wbuf;              /* unsent bytes are wbuf[wpos, wend) */
   size_t wpos, wend, wcap; /* wcap: allocated size of wbuf */
+  lua_Integer rgen;        /* counts reads that consumed bytes */
 } lsockL_File;
 
 static lsockL_File *tofile(lua_State *L) {
@@ -56,10 +67,41 @@ static lsockL_File *tofile(lua_State *L) {
   return f;
 }
 
-static int waitfor(lua_State *L, lsockL_File *f, int events, lsk_deadline *d) {
-  if (*d == DEADLINE_UNSET)
-    *d = lsockL_deadline(f->sock);
-  return lsockL_wait(L, f->sock, events, *d, NULL, 0);
+/* The deadline of the current call, from stack slot `slot`: taken now
+ * if still unset. */
+static lsk_deadline slot_deadline(lua_State *L, const lsockL_File *f,
+                                  int slot) {
+  lsk_deadline d = (lsk_deadline)lua_tointeger(L, slot);
+  if (d == DEADLINE_UNSET) {
+    d = lsockL_deadline(f->sock);
+    lua_pushinteger(L, d);
+    lua_replace(L, slot);
+  }
+  return d;
+}
+
+/* Waits for f's socket with the deadline in slot dslot. Inside a task it
+ * yields and does not return: Lua calls k(L, LUA_YIELD, ctx). Outside it
+ * returns 0 (try again) or errno. */
+static int waitfor(lua_State *L, lsockL_File *f, int events, int dslot,
+                   lua_KFunction k, int ctx) {
+  return lsockL_wait(L, f->sock, events, slot_deadline(L, f, dslot), k,
+                     (lua_KContext)ctx);
+}
+
+/* The outcome of the wait a step function resumes from: -1 when it was
+ * not resumed (a fresh call, or a wait that returned in place). */
+static int resumed(lua_State *L, int status) {
+  return status == LUA_YIELD ? lsockL_resumed(L) : -1;
+}
+
+static void setslot(lua_State *L, int slot, lua_Integer v) {
+  lua_pushinteger(L, v);
+  lua_replace(L, slot);
+}
+
+static lua_Integer getslot(lua_State *L, int slot) {
+  return lua_tointeger(L, slot);
 }
 
 /* Failures after which unsent bytes may still go out later. */
@@ -69,7 +111,7 @@ static int transient(int err) {
 
 /* Drops the file's hold on the socket and its buffers: the one close path
  * of close, __close and __gc. */
-static void release(lsockL_File *f) {
+static void release(lua_State *L, lsockL_File *f) {
   lsockL_Socket *s = f->sock;
   f->sock = NULL;
   free(f->rbuf);
@@ -77,44 +119,54 @@ static void release(lsockL_File *f) {
   f->rbuf = f->wbuf = NULL;
   f->rpos = f->rend = f->rcap = 0;
   f->wpos = f->wend = f->wcap = 0;
-  lsockL_release(s);
+  lsockL_release(L, s);
 }
 
 /* ---- writing ---- */
 
 /* Sends p[*done, len), advancing *done as bytes go out, so that an error
- * (or an "interrupted!" raised by the wait) leaves an exact count. Returns
- * 0 or errno. */
+ * (or an "interrupted!" raised by the wait) leaves an exact count. Before
+ * each wait *done goes to stack slot doneslot (0: *done lives in the file
+ * struct); the wait's deadline is in slot dslot and a task resumes at
+ * k(ctx). werr >= 0 means the call resumes from a wait that ended with
+ * werr. Returns 0 or errno (EBADF when the file was closed meanwhile). */
 static int sendall(lua_State *L, lsockL_File *f, const char *p, size_t len,
-                   size_t *done, lsk_deadline *d) {
-  lsockL_Socket *s = f->sock;
-  while (*done < len) {
+                   size_t *done, int doneslot, int dslot, lua_KFunction k,
+                   int ctx, int werr) {
+  int err = werr;
+  for (;;) {
     size_t sent;
-    int err;
-    if (s->s.fd < 0) /* detached: the number is someone else's now */
+    if (err >= 0) { /* a wait just ended; other tasks may have run */
+      if (f->sock == NULL)
+        return EBADF;
+      if (err)
+        return err;
+    }
+    if (*done >= len)
+      return 0;
+    if (f->sock->s.fd < 0) /* detached: the number is someone else's now */
       return EBADF;
-    err = lsk_sock_send(&s->s, p + *done, len - *done, 0, &sent, NULL);
+    err = lsk_sock_send(&f->sock->s, p + *done, len - *done, 0, &sent, NULL);
     if (err == 0) {
       *done += sent;
+      err = -1;
       continue;
     }
     if (err != EAGAIN && err != EINTR)
       return err;
-    err = waitfor(L, f, LSK_WANT_WRITE, d);
-    if (err)
-      return err;
-    /* Other tasks ran during the wait: one may have closed this file. */
-    if ((s = f->sock) == NULL)
-      return EBADF;
+    if (doneslot)
+      setslot(L, doneslot, (lua_Integer)*done);
+    err = waitfor(L, f, LSK_WANT_WRITE, dslot, k, ctx);
   }
-  return 0;
 }
 
-/* Sends the write buffer. On a transient failure the unsent bytes stay;
- * on any other they are dropped, as no later flush could deliver them.
- * Returns 0 or errno. */
-static int flushw(lua_State *L, lsockL_File *f, lsk_deadline *d) {
-  int err = sendall(L, f, f->wbuf, f->wend, &f->wpos, d);
+/* Sends the write buffer (its progress is wpos: a wait may let other
+ * tasks append to it or send from it). On a transient failure the unsent
+ * bytes stay; on any other they are dropped, as no later flush could
+ * deliver them. Waits as sendall does. Returns 0 or errno. */
+static int flushw(lua_State *L, lsockL_File *f, int dslot, lua_KFunction k,
+                  int ctx, int werr) {
+  int err = sendall(L, f, f->wbuf, f->wend, &f->wpos, 0, dslot, k, ctx, werr);
   if (err == 0 || !transient(err))
     f->wpos = f->wend = 0;
   return err;
@@ -148,30 +200,58 @@ static void keep(lua_State *L, lsockL_File *f, const char *p, size_t len) {
   f->wend += len;
 }
 
+/* write: the pieces at 2..base-1, then these slots. */
+enum {
+  WS_DEADLINE, /* the call's deadline */
+  WS_ARG,      /* the piece being written */
+  WS_PHASE,    /* where that piece stands (P_*) */
+  WS_DONE,     /* bytes of it sent straight from the argument */
+  WS_SAWNL,    /* line buffering: a piece held a newline */
+  NWSLOTS
+};
+enum { P_START, P_FLUSH, P_DIRECT, P_LINE };
+
+static int write_k(lua_State *L, int status, lua_KContext ctx);
+
 /* Writes one piece: into the buffer when it fits, else after flushing the
- * buffer, straight from p when it is at least a buffer's worth (no copy).
- * On a transient failure what was not sent of p is kept in the buffer.
+ * buffer (P_FLUSH), straight from p when it is at least a buffer's worth
+ * (P_DIRECT, no copy). The phase and the bytes sent are in the write's
+ * slots, so a task resumes in the phase it waited in (werr >= 0). On a
+ * transient failure what was not sent of p is kept in the buffer.
  * Returns 0 or errno. */
 static int put(lua_State *L, lsockL_File *f, const char *p, size_t len,
-               lsk_deadline *d) {
+               int base, int werr) {
+  int phase = (int)getslot(L, base + WS_PHASE), err = 0;
   size_t done = 0;
-  int err;
-  if (len == 0)
-    return 0;
-  if (f->wend - f->wpos + len <= f->bufsize) {
-    keep(L, f, p, len);
-    return 0;
+  if (phase == P_START) {
+    if (len == 0)
+      return 0;
+    if (f->wend - f->wpos + len <= f->bufsize) {
+      keep(L, f, p, len);
+      return 0;
+    }
+    phase = P_FLUSH;
+    setslot(L, base + WS_PHASE, P_FLUSH);
   }
-  if (f->wend > f->wpos && (err = flushw(L, f, d)) != 0)
-    goto out;
-  if (len < f->bufsize) {
-    keep(L, f, p, len);
-    return 0;
+  if (phase == P_FLUSH) {
+    if (werr >= 0 || f->wend > f->wpos)
+      err = flushw(L, f, base + WS_DEADLINE, write_k, base, werr);
+    werr = -1;
+    if (err)
+      goto out;
+    if (len < f->bufsize) {
+      keep(L, f, p, len);
+      return 0;
+    }
+    setslot(L, base + WS_PHASE, P_DIRECT);
+    setslot(L, base + WS_DONE, 0);
   }
   /* TODO: an "interrupted!" raised by the wait in here drops the rest of
    * p; keeping it would cost a copy on every blocked write, and the
    * script is being stopped anyway. */
-  err = sendall(L, f, p, len, &done, d);
+  done = (size_t)getslot(L, base + WS_DONE);
+  err = sendall(L, f, p, len, &done, base + WS_DONE, base + WS_DEADLINE,
+                write_k, base, werr);
 out:
   if (err && transient(err))
     keep(L, f, p + done, len - done);
@@ -188,53 +268,89 @@ static size_t fmtnum(lua_State *L, int i, char *buf, size_t n) {
   return len < 0 ? 0 : (size_t)len < n ? (size_t)len : n - 1;
 }
 
-static int m_write(lua_State *L) {
-  lsockL_File *f = tofile(L);
-  lsk_deadline d = DEADLINE_UNSET;
-  int top = lua_gettop(L), i, err = 0, sawnl = 0;
-  if (!(f->mode & FWRITE))
-    return luaL_error(L, "file not open for writing");
-  /* Checked first, so that a bad argument writes nothing. */
-  for (i = 2; i <= top; i++)
-    if (lua_type(L, i) != LUA_TNUMBER)
-      luaL_checklstring(L, i, NULL);
-  for (i = 2; i <= top; i++) {
-    char num[64];
-    size_t len;
-    const char *p;
-    if (lua_type(L, i) == LUA_TNUMBER) {
-      len = fmtnum(L, i, num, sizeof num);
-      p = num;
-    } else {
-      p = lua_tolstring(L, i, &len);
+/* Piece i of a write: a string, or a number printed into buf. */
+static const char *piece(lua_State *L, int i, char *buf, size_t n,
+                         size_t *len) {
+  if (lua_type(L, i) == LUA_TNUMBER) {
+    *len = fmtnum(L, i, buf, n);
+    return buf;
+  }
+  return lua_tolstring(L, i, len);
+}
+
+static int write_k(lua_State *L, int status, lua_KContext ctx) {
+  int base = (int)ctx, last = base - 1, werr = resumed(L, status), i, err = 0;
+  lsockL_File *f = (lsockL_File *)lua_touserdata(L, 1);
+  char num[64];
+  size_t len;
+  const char *p;
+  lua_settop(L, base + NWSLOTS - 1);
+  for (i = (int)getslot(L, base + WS_ARG); i <= last; i++) {
+    p = piece(L, i, num, sizeof num, &len);
+    if (getslot(L, base + WS_PHASE) == P_START) {
+      setslot(L, base + WS_ARG, i);
+      if (f->vbuf == VB_LINE && memchr(p, '\n', len))
+        setslot(L, base + WS_SAWNL, 1);
     }
-    if (err) { /* transient: the rest of the call waits in the buffer */
-      keep(L, f, p, len);
-      continue;
-    }
-    if (f->vbuf == VB_LINE && !sawnl && memchr(p, '\n', len))
-      sawnl = 1;
-    err = put(L, f, p, len, &d);
-    if (err && !transient(err))
+    err = put(L, f, p, len, base, werr);
+    werr = -1;
+    setslot(L, base + WS_PHASE, P_START);
+    if (err)
       break;
   }
+  if (err && transient(err)) /* the rest of the call waits in the buffer */
+    for (i++; i <= last; i++) {
+      p = piece(L, i, num, sizeof num, &len);
+      keep(L, f, p, len);
+    }
   /* Line buffering as Python's: a write holding a newline flushes. */
-  if (err == 0 && sawnl)
-    err = flushw(L, f, &d);
+  if (err == 0 && getslot(L, base + WS_SAWNL)) {
+    setslot(L, base + WS_ARG, last + 1);
+    setslot(L, base + WS_PHASE, P_LINE);
+    err = flushw(L, f, base + WS_DEADLINE, write_k, base, werr);
+  }
   if (err)
     return lsockL_error(L, err, "write", NULL);
   lua_settop(L, 1);
   return 1;
 }
 
-static int m_flush(lua_State *L) {
+static int m_write(lua_State *L) {
   lsockL_File *f = tofile(L);
-  lsk_deadline d = DEADLINE_UNSET;
-  int err = flushw(L, f, &d);
+  int top = lua_gettop(L), i;
+  if (!(f->mode & FWRITE))
+    return luaL_error(L, "file not open for writing");
+  /* Checked first, so that a bad argument writes nothing. */
+  for (i = 2; i <= top; i++)
+    if (lua_type(L, i) != LUA_TNUMBER)
+      luaL_checklstring(L, i, NULL);
+  luaL_checkstack(L, NWSLOTS + 1, "too many arguments");
+  lua_pushinteger(L, DEADLINE_UNSET); /* WS_DEADLINE */
+  lua_pushinteger(L, 2);              /* WS_ARG */
+  lua_pushinteger(L, P_START);        /* WS_PHASE */
+  lua_pushinteger(L, 0);              /* WS_DONE */
+  lua_pushinteger(L, 0);              /* WS_SAWNL */
+  return write_k(L, LUA_OK, top + 1);
+}
+
+/* flush: slot 2 the deadline. */
+static int flush_k(lua_State *L, int status, lua_KContext ctx) {
+  lsockL_File *f = (lsockL_File *)lua_touserdata(L, 1);
+  int werr = resumed(L, status), err;
+  (void)ctx;
+  lua_settop(L, 2);
+  err = flushw(L, f, 2, flush_k, 2, werr);
   if (err)
     return lsockL_error(L, err, "flush", NULL);
   lua_settop(L, 1);
   return 1;
+}
+
+static int m_flush(lua_State *L) {
+  tofile(L);
+  lua_settop(L, 1);
+  lua_pushinteger(L, DEADLINE_UNSET);
+  return flush_k(L, LUA_OK, 2);
 }
 
 /* ---- reading ---- */
@@ -435,10 +551,11 @@ static void reserve(lua_State *L, lsockL_File *f, size_t want) {
   f->rcap = cap;
 }
 
-/* One recv into the buffer (waiting as the timeout allows), for a format
- * lacking `need` bytes. Unbuffered, it asks for no more than that, so the
- * socket keeps whatever the read does not use. Raises on failure. */
-static void fill(lua_State *L, lsockL_File *f, size_t need, lsk_deadline *d) {
+/* One recv into the buffer for a format lacking `need` bytes. Unbuffered,
+ * it asks for no more than that, so the socket keeps whatever the read
+ * does not use. Returns 0 (bytes came, or the end of stream), or EAGAIN
+ * or EINTR when the caller must wait; raises on failure. */
+static int fill(lua_State *L, lsockL_File *f, size_t need) {
   lsockL_Socket *s = f->sock;
   size_t want = need < MAX_CHUNK ? need : MAX_CHUNK, room, got;
   int err;
@@ -448,52 +565,83 @@ static void fill(lua_State *L, lsockL_File *f, size_t need, lsk_deadline *d) {
     want = 1;
   reserve(L, f, want);
   room = f->vbuf == VB_NO ? want : f->rcap - f->rend;
-  for (;;) {
-    if (s->s.fd < 0) { /* detached: the number is someone else's now */
-      err = EBADF;
-      break;
-    }
-    err = lsk_sock_recv(&s->s, f->rbuf + f->rend, room, 0, &got, NULL);
-    if (err == 0) {
-      if (got == 0)
-        f->eof = 1;
-      f->rend += got;
-      return;
-    }
-    if (err != EAGAIN && err != EINTR)
-      break;
-    if ((err = waitfor(L, f, LSK_WANT_READ, d)) != 0)
-      break;
-    /* Other tasks ran during the wait: one may have closed this file. */
-    if ((s = f->sock) == NULL)
-      luaL_error(L, "file closed during read");
+  if (s->s.fd < 0) /* detached: the number is someone else's now */
+    return lsockL_error(L, EBADF, "read", NULL);
+  err = lsk_sock_recv(&s->s, f->rbuf + f->rend, room, 0, &got, NULL);
+  if (err == 0) {
+    if (got == 0)
+      f->eof = 1;
+    f->rend += got;
+    return 0;
   }
-  lsockL_error(L, err, "read", NULL);
+  if (err != EAGAIN && err != EINTR)
+    lsockL_error(L, err, "read", NULL);
+  return err;
 }
 
-/* io's g_read over the formats at first..top (none means "l"): pushes one
- * result per format up to the first that fails, which gives nil; returns
- * their number. Buffered bytes are consumed only at the end, so a call
- * that raises leaves them all for the next; each recv resumes the parse
- * where it stopped. */
-static int g_read(lua_State *L, lsockL_File *f, int first) {
-  int nargs = lua_gettop(L) - first + 1, i, r = R_DONE, flushed = 0;
-  lsk_deadline d = DEADLINE_UNSET;
-  RState st = {0, 0, 0};
+/* read and lines' iterator: the file at 1, the formats at 2..base-1,
+ * these slots, then the results of the formats answered so far. */
+enum {
+  RS_DEADLINE, /* the call's deadline */
+  RS_FLUSHED,  /* the one flush of the call: FL_* */
+  RS_K,        /* the RState, which a wait must not lose */
+  RS_OFF,
+  RS_SCAN,
+  RS_GEN, /* f->rgen when the parse began */
+  NRSLOTS
+};
+enum { FL_NONE, FL_FLUSHING, FL_DONE };
+
+/* A flush error that stops the read: a transient one leaves the bytes
+ * buffered and the read goes on, within what time is left. */
+static void flushed(lua_State *L, lsockL_File *f, int base, int err) {
+  if (err && !transient(err))
+    lsockL_error(L, err, "flush", NULL);
+  setslot(L, base + RS_FLUSHED, FL_DONE);
+  if (f->sock == NULL) /* closed by another task during the flush */
+    luaL_error(L, "file closed during read");
+}
+
+/* io's g_read as a step function (k is the caller's continuation: read's
+ * or lines'): pushes one result per format up to the first that fails,
+ * which gives nil; returns their number. Buffered bytes are consumed only
+ * at the end, so a call that raises leaves them all for the next. The
+ * parse's place is in slots and its results stay on the stack across a
+ * wait; a read by another task that consumed bytes meanwhile (rgen moved)
+ * makes it start over from the new first unread byte. */
+static int read_step(lua_State *L, int status, int base, lua_KFunction k) {
+  lsockL_File *f = (lsockL_File *)lua_touserdata(L, 1);
+  int nargs = base - 2, werr = resumed(L, status), r = R_DONE, err;
+  RState st;
   size_t count;
-  if (nargs == 0) {
-    lua_pushliteral(L, "l");
-    nargs = 1;
+  st.k = (int)getslot(L, base + RS_K);
+  lua_settop(L, base + NRSLOTS - 1 + st.k);
+  if (werr >= 0) {
+    /* Resumed in a task: finish the wait that ended first. */
+    if (getslot(L, base + RS_FLUSHED) == FL_FLUSHING)
+      flushed(L, f, base, flushw(L, f, base + RS_DEADLINE, k, base, werr));
+    else {
+      if (werr)
+        return lsockL_error(L, werr, "read", NULL);
+      if (f->sock == NULL)
+        return luaL_error(L, "file closed during read");
+    }
+    f->eof = 0; /* only the socket can tell this call it has ended */
   }
-  luaL_checkstack(L, nargs + LUA_MINSTACK, "too many arguments");
-  for (i = 0; i < nargs; i++)
-    getfmt(L, first + i, &count);
-  f->eof = 0; /* as io's clearerr: each call asks the socket again */
   for (;;) {
     size_t need = 1;
-    int err;
+    if (getslot(L, base + RS_GEN) != f->rgen) { /* start over */
+      st.k = 0;
+      lua_settop(L, base + NRSLOTS - 1);
+      setslot(L, base + RS_K, 0);
+      setslot(L, base + RS_OFF, 0);
+      setslot(L, base + RS_SCAN, 0);
+      setslot(L, base + RS_GEN, f->rgen);
+    }
+    st.off = (size_t)getslot(L, base + RS_OFF);
+    st.scan = (size_t)getslot(L, base + RS_SCAN);
     while (st.k < nargs) {
-      int fmt = getfmt(L, first + st.k, &count);
+      int fmt = getfmt(L, 2 + st.k, &count);
       r = step(L, f, fmt, count, &st, &need);
       /* step allocates, so finalizers may have run: one may have closed
        * this file and freed its buffer. */
@@ -508,21 +656,55 @@ static int g_read(lua_State *L, lsockL_File *f, int first) {
     }
     if (r != R_MORE)
       break;
+    setslot(L, base + RS_K, st.k);
+    setslot(L, base + RS_OFF, (lua_Integer)st.off);
+    setslot(L, base + RS_SCAN, (lua_Integer)st.scan);
     /* As stdio does when a stream turns from writing to reading, once per
      * call: a peer waiting for our request cannot answer while it sits
      * here. If it cannot all go (the socket is full, the time is up), it
      * stays buffered and the read goes on, within what time is left. */
-    if (!flushed) {
-      flushed = 1;
-      if ((err = flushw(L, f, &d)) != 0 && !transient(err))
-        lsockL_error(L, err, "flush", NULL);
+    if (getslot(L, base + RS_FLUSHED) == FL_NONE) {
+      setslot(L, base + RS_FLUSHED, FL_FLUSHING);
+      flushed(L, f, base, flushw(L, f, base + RS_DEADLINE, k, base, -1));
     }
-    fill(L, f, need, &d);
+    if (fill(L, f, need) == 0)
+      continue;
+    if ((err = waitfor(L, f, LSK_WANT_READ, base + RS_DEADLINE, k, base)) != 0)
+      lsockL_error(L, err, "read", NULL);
+    /* Other tasks ran during the wait: one may have closed this file. */
+    if (f->sock == NULL)
+      luaL_error(L, "file closed during read");
   }
-  f->rpos += st.off;
+  if (st.off > 0) {
+    f->rpos += st.off;
+    f->rgen++;
+  }
   if (f->rpos == f->rend)
     f->rpos = f->rend = 0;
   return st.k;
+}
+
+/* The entry of read and lines' iterator: the file at 1, the formats from
+ * 2 on (none means "l"). Checks them and pushes the slots. */
+static int read_start(lua_State *L, lsockL_File *f, lua_KFunction k) {
+  int nargs = lua_gettop(L) - 1, i, base;
+  size_t count;
+  if (nargs == 0) {
+    lua_pushliteral(L, "l");
+    nargs = 1;
+  }
+  luaL_checkstack(L, nargs + NRSLOTS + LUA_MINSTACK, "too many arguments");
+  for (i = 0; i < nargs; i++)
+    getfmt(L, 2 + i, &count);
+  f->eof = 0; /* as io's clearerr: each call asks the socket again */
+  base = lua_gettop(L) + 1;
+  lua_pushinteger(L, DEADLINE_UNSET); /* RS_DEADLINE */
+  lua_pushinteger(L, FL_NONE);        /* RS_FLUSHED */
+  lua_pushinteger(L, 0);              /* RS_K */
+  lua_pushinteger(L, 0);              /* RS_OFF */
+  lua_pushinteger(L, 0);              /* RS_SCAN */
+  lua_pushinteger(L, f->rgen);        /* RS_GEN */
+  return k(L, LUA_OK, base);
 }
 
 static lsockL_File *checkreadable(lua_State *L) {
@@ -532,8 +714,19 @@ static lsockL_File *checkreadable(lua_State *L) {
   return f;
 }
 
+static int read_k(lua_State *L, int status, lua_KContext ctx) {
+  return read_step(L, status, (int)ctx, read_k);
+}
+
 static int m_read(lua_State *L) {
-  return g_read(L, checkreadable(L), 2);
+  return read_start(L, checkreadable(L), read_k);
+}
+
+static int lines_k(lua_State *L, int status, lua_KContext ctx) {
+  int n = read_step(L, status, (int)ctx, lines_k);
+  if (lua_toboolean(L, -n)) /* read at least one value? */
+    return n;
+  return 0; /* end of stream: the loop ends; the file stays open */
 }
 
 static int lines_iter(lua_State *L) {
@@ -542,13 +735,11 @@ static int lines_iter(lua_State *L) {
   if (f->sock == NULL)
     return luaL_error(L, "file is already closed");
   lua_settop(L, 0);
-  luaL_checkstack(L, n, "too many arguments");
+  luaL_checkstack(L, n + 1, "too many arguments");
+  lua_pushvalue(L, lua_upvalueindex(1)); /* the file, at 1 as in read */
   for (i = 1; i <= n; i++)
     lua_pushvalue(L, lua_upvalueindex(2 + i)); /* formats */
-  n = g_read(L, f, 1);
-  if (lua_toboolean(L, -n)) /* read at least one value? */
-    return n;
-  return 0; /* end of stream: the loop ends; the file stays open */
+  return read_start(L, f, lines_k);
 }
 
 static int m_lines(lua_State *L) {
@@ -572,16 +763,32 @@ static void unpin(lua_State *L) {
   lua_setiuservalue(L, 1, 1);
 }
 
-static int m_close(lua_State *L) {
-  lsockL_File *f = tofile(L);
-  lsk_deadline d = DEADLINE_UNSET;
-  int err = flushw(L, f, &d);
-  release(f); /* closed even when the flush failed, as Python's close */
+/* close: slot 2 the deadline. Flushes, then lets go. */
+static int close_k(lua_State *L, int status, lua_KContext ctx) {
+  lsockL_File *f = (lsockL_File *)lua_touserdata(L, 1);
+  int werr = resumed(L, status), err;
+  (void)ctx;
+  lua_settop(L, 2);
+  err = flushw(L, f, 2, close_k, 2, werr);
+  if (f->sock == NULL) {
+    /* Another task closed the file during the flush: that close sent
+     * (or reported) the same buffer, and the file is closed. */
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  release(L, f); /* closed even when the flush failed, as Python's close */
   unpin(L);
   if (err)
     return lsockL_error(L, err, "close", NULL);
   lua_pushboolean(L, 1);
   return 1;
+}
+
+static int m_close(lua_State *L) {
+  tofile(L);
+  lua_settop(L, 1);
+  lua_pushinteger(L, DEADLINE_UNSET);
+  return close_k(L, LUA_OK, 2);
 }
 
 struct sendctx {
@@ -617,26 +824,50 @@ static int mm_gc(lua_State *L) {
     /* TODO: inside a task this blocks the loop; __gc cannot yield. */
     (void)lsk_sock_call(&s->s, LSK_WANT_WRITE, sendop, &c, lsockL_deadline(s));
   }
-  release(f);
+  release(L, f);
   unpin(L);
   return 0;
 }
 
-static int m_setvbuf(lua_State *L) {
-  static const char *const modes[] = {"no", "full", "line", NULL};
-  lsockL_File *f = tofile(L);
-  int op = luaL_checkoption(L, 2, NULL, modes), err;
-  lua_Integer sz = luaL_optinteger(L, 3, DEFAULT_BUFSIZE);
-  lsk_deadline d = DEADLINE_UNSET;
-  luaL_argcheck(L, sz > 0 && sz <= MAX_BUFSIZE, 3, "invalid buffer size");
-  if ((err = flushw(L, f, &d)) != 0)
+/* setvbuf: slot 2 the mode, 3 the size, 4 the deadline. */
+static int setvbuf_k(lua_State *L, int status, lua_KContext ctx) {
+  lsockL_File *f = (lsockL_File *)lua_touserdata(L, 1);
+  int werr = resumed(L, status), op, err;
+  (void)ctx;
+  lua_settop(L, 4);
+  op = (int)lua_tointeger(L, 2);
+  if ((err = flushw(L, f, 4, setvbuf_k, 4, werr)) != 0)
     return lsockL_error(L, err, "flush", NULL);
   f->vbuf = op;
-  f->bufsize = op == VB_NO ? 0 : (size_t)sz;
+  f->bufsize = op == VB_NO ? 0 : (size_t)lua_tointeger(L, 3);
   free(f->wbuf); /* empty now; the next write sizes it anew */
   f->wbuf = NULL;
   f->wcap = 0;
   lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int m_setvbuf(lua_State *L) {
+  static const char *const modes[] = {"no", "full", "line", NULL};
+  int op;
+  lua_Integer sz;
+  tofile(L);
+  op = luaL_checkoption(L, 2, NULL, modes);
+  sz = luaL_optinteger(L, 3, DEFAULT_BUFSIZE);
+  luaL_argcheck(L, sz > 0 && sz <= MAX_BUFSIZE, 3, "invalid buffer size");
+  lua_settop(L, 1);
+  lua_pushinteger(L, op);
+  lua_pushinteger(L, sz);
+  lua_pushinteger(L, DEADLINE_UNSET);
+  return setvbuf_k(L, LUA_OK, 4);
+}
+
+/* f:fileno(): the descriptor the file reads and writes (still open after
+ * s:close() while the file holds it), for socket.select; -1 when the
+ * socket was detached. */
+static int m_fileno(lua_State *L) {
+  lsockL_File *f = tofile(L);
+  lua_pushinteger(L, f->sock->s.fd);
   return 1;
 }
 
@@ -702,10 +933,10 @@ int lsockL_makefile(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg methods[] = {{"close", m_close}, {"flush", m_flush},
-                                   {"lines", m_lines}, {"read", m_read},
-                                   {"seek", m_seek},   {"setvbuf", m_setvbuf},
-                                   {"write", m_write}, {NULL, NULL}};
+static const luaL_Reg methods[] = {
+    {"close", m_close},     {"fileno", m_fileno}, {"flush", m_flush},
+    {"lines", m_lines},     {"read", m_read},     {"seek", m_seek},
+    {"setvbuf", m_setvbuf}, {"write", m_write},   {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {{"__index", NULL}, /* set below */
                                        {"__gc", mm_gc},

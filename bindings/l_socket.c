@@ -84,11 +84,12 @@ static void uncount(lsockL_Socket *s) {
   }
 }
 
-void lsockL_release(lsockL_Socket *s) {
+void lsockL_release(lua_State *L, lsockL_Socket *s) {
   if (s->nfiles > 0)
     s->nfiles--;
   if (s->nfiles == 0 && s->closed) {
     uncount(s);
+    lsockL_forget(L, s->s.fd);
     lsk_sock_close(&s->s);
   }
 }

@@ -33,8 +33,9 @@ lsockL_Socket *lsockL_checkopen(lua_State *L, int i, const char *op);
 lsockL_Socket *lsockL_newsock(lua_State *L);
 
 /* A file object holding the descriptor lets go of it: when it was the last
- * holder and the script has closed the socket, the descriptor closes. */
-void lsockL_release(lsockL_Socket *s);
+ * holder and the script has closed the socket, the descriptor closes
+ * (tasks waiting on it wake with EBADF). Safe from __gc. */
+void lsockL_release(lua_State *L, lsockL_Socket *s);
 
 /* The deadline for one operation starting now, from the socket's timeout. */
 lsk_deadline lsockL_deadline(const lsockL_Socket *s);
