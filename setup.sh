@@ -2,12 +2,15 @@
 # lsock's one entry point for a fresh Debian machine (run as root):
 #   sh setup.sh demo   installs what is missing, builds, runs scripts/demo.lua
 #   sh setup.sh test   installs what is missing, builds, runs every test
-# Both are idempotent: a second run installs nothing and rebuilds only what
+#   sh setup.sh coverage   builds with gcov in build-cov, runs the tests,
+#                      prints the line coverage of core/ and bindings/
+# Each is idempotent: a second run installs nothing and rebuilds only what
 # changed.
 set -eu
 cd "$(dirname "$0")"
 
-packages="lua5.4 liblua5.4-dev lua-busted cmake gcc make pkg-config"
+packages="lua5.4 liblua5.4-dev lua-busted cmake gcc make pkg-config libedit-dev
+  valgrind luarocks curl socat netcat-openbsd python3"
 
 install_missing() {
   missing=""
@@ -45,11 +48,18 @@ test)
   status=0
   ctest --test-dir build --output-on-failure || status=1
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure || status=1
   exit $status
   ;;
+coverage)
+  packages="$packages gcovr"
+  install_missing
+  build build-cov -DLSOCK_COVERAGE=ON -DCMAKE_BUILD_TYPE=Debug
+  cmake --build build-cov --target coverage
+  ;;
 *)
-  echo "usage: sh setup.sh demo|test" >&2
+  echo "usage: sh setup.sh demo|test|coverage" >&2
   exit 2
   ;;
 esac

@@ -1,11 +1,15 @@
 /* bindings/interp.c: the lsock interpreter, a drop-in for lua(1) 5.4.
  * Same options, `arg` table, exit codes and REPL, with the lsock module
- * built in (require "lsock") and bound to the global `socket`. */
+ * built in (require "lsock") and bound to the global `socket`. The REPL
+ * adds line editing, history and completion (libedit or readline when the
+ * build found one), readable values, help, and tasks that run while the
+ * prompt waits. */
 
 #if !defined(_GNU_SOURCE) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
 #endif
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +21,30 @@
 #include <lualib.h>
 
 #include "../core/wait.h"
+#include "l_help.h"
+#include "l_task.h"
+#include "l_trace.h"
 #include "lsock.h"
+
+/* CMake defines one of these when it found the library (LSOCK_LINEEDIT). */
+#if defined(LSOCK_EDITLINE)
+#include <editline/readline.h>
+#define LINEEDIT 1
+#elif defined(LSOCK_READLINE)
+#include <readline/history.h>
+#include <readline/readline.h>
+#define LINEEDIT 1
+#else
+#define LINEEDIT 0
+#endif
 
 #define PROGNAME "lsock"
 #define PROMPT1 "> "
 #define PROMPT2 ">> "
+
+#define HISTORY_VAR "LSOCK_HISTORY"   /* the history file; "" for none */
+#define HISTORY_FILE ".lsock_history" /* in $HOME otherwise */
+#define HISTORY_MAX 1000
 
 #define INIT_VAR "LUA_INIT"
 #define INIT_VAR_VERSIONED INIT_VAR LUA_VERSUFFIX
@@ -32,7 +55,7 @@
 #define EOFMARK_LEN (sizeof(EOFMARK) - 1)
 
 /* Bits returned by collectargs. */
-enum { OPT_I = 1, OPT_V = 2, OPT_EXEC = 4, OPT_NOENV = 8 };
+enum { OPT_I = 1, OPT_V = 2, OPT_EXEC = 4, OPT_NOENV = 8, OPT_TRACE = 16 };
 #define BAD_OPTION (-1)
 
 /* Prefix for error reports; NULL inside the REPL, where lua(1) prints the
@@ -41,6 +64,13 @@ static const char *progname = PROGNAME;
 
 /* The state a SIGINT should stop: the one inside docall. */
 static lua_State *running = NULL;
+
+/* Set by every SIGINT the interpreter catches; the REPL reads and clears
+ * it to tell a ^C from other errors and other ends of input. */
+static volatile sig_atomic_t sigint_seen = 0;
+
+/* The REPL's input was cut by a ^C: the entry is dropped, not run. */
+static int input_cancelled = 0;
 
 static void message(const char *who, const char *msg) {
   if (who != NULL)
@@ -68,6 +98,7 @@ static void print_usage(const char *bad) {
         "  -v        print version information\n"
         "  -E        ignore environment variables (LUA_INIT, LUA_PATH...)\n"
         "  -W        turn warnings on\n"
+        "  --trace   print every socket call on stderr (socket.trace)\n"
         "  --        stop handling options\n"
         "  -         stop handling options and run stdin\n",
         stderr);
@@ -144,21 +175,30 @@ static void on_sigint(int sig) {
   int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
   set_handler(sig, SIG_DFL); /* a second ^C kills the process for good */
   lsk_interrupted = 1;
+  sigint_seen = 1;
   lua_sethook(running, interrupt_hook, mask, 1);
+  /* A task in a runaway loop runs on its own thread, which the hook on
+   * the main one never reaches. */
+  lua_State *task = lsockL_resuming;
+  if (task)
+    lua_sethook(task, interrupt_hook, mask, 1);
 }
 
 /* Calls the function below `narg` arguments with msghandler, ^C turned into
- * an "interrupted!" error for the duration of the call. */
+ * an "interrupted!" error for the duration of the call. The SIGINT handler
+ * in place before (the REPL's, or the default) comes back after it. */
 static int docall(lua_State *L, int narg, int nres) {
   int base = lua_gettop(L) - narg;
   int status;
+  struct sigaction old;
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base); /* msghandler, f, args... */
   running = L;
   lsk_interrupted = 0;
+  sigaction(SIGINT, NULL, &old);
   set_handler(SIGINT, on_sigint);
   status = lua_pcall(L, narg, nres, base);
-  set_handler(SIGINT, SIG_DFL);
+  sigaction(SIGINT, &old, NULL);
   /* A ^C that came as the call was ending left the hook armed; it must not
    * fire in the next REPL line. */
   if (lua_gethook(L) == interrupt_hook)
@@ -210,8 +250,11 @@ static int openlsock(lua_State *L) {
   lua_getglobal(L, "require");
   lua_pushliteral(L, "lsock");
   status = docall(L, 1, 1);
-  if (status == LUA_OK)
+  if (status == LUA_OK) {
+    lua_getfield(L, -1, "help"); /* module, help */
+    lua_setglobal(L, "help");
     lua_setglobal(L, "socket");
+  }
   return report(L, status);
 }
 
@@ -247,6 +290,10 @@ static int collectargs(char **argv, int *script) {
       return opts;
     switch (a[1]) {
     case '-':
+      if (strcmp(a, "--trace") == 0) { /* lsock's own: trace from the start */
+        opts |= OPT_TRACE;
+        break;
+      }
       if (a[2] != '\0')
         return BAD_OPTION;
       *script = i + 1;
@@ -276,8 +323,7 @@ static int collectargs(char **argv, int *script) {
       else if (a[1] == 'E')
         opts |= OPT_NOENV;
       break;
-    default:
-      return BAD_OPTION;
+    default: return BAD_OPTION;
     }
   }
   *script = i;
@@ -363,6 +409,193 @@ static int runtasks(lua_State *L) {
   return report(L, docall(L, 0, 0));
 }
 
+/* ---- reading input: the loop turns while the prompt waits ---- */
+
+/* Whether the REPL reads a terminal: then it edits lines (when built with
+ * a library) and prints values readably. Piped input gets lua(1)'s plain
+ * behaviour, so scripted sessions print what lua -i prints. */
+static int interactive = 0;
+
+/* The state the line editor's callbacks use (they take no argument). */
+static lua_State *replL = NULL;
+
+/* The REPL's SIGINT handler while no call runs: reading a line. */
+static void on_prompt_sigint(int sig) {
+  (void)sig;
+  sigint_seen = 1;
+}
+
+static int waitinput_(lua_State *L) {
+  /* Errors other than ^C (epoll refusing a regular file, say) only mean
+   * that waiting is not possible: the read that follows then blocks. */
+  lsockL_waitfd(L, STDIN_FILENO, LSK_WANT_READ, LSK_NEVER, NULL, 0);
+  return 0;
+}
+
+/* Waits until stdin is readable while the event loop runs the tasks, so a
+ * task spawned at the prompt serves while the user types. Returns 0, or
+ * -1 when a ^C came first (the input is then cancelled). */
+static int waitinput(lua_State *L) {
+  int status;
+  if (sigint_seen)
+    return -1;
+  lua_pushcfunction(L, waitinput_);
+  status = docall(L, 0, 0);
+  if (status != LUA_OK) {
+    if (sigint_seen) {
+      lua_pop(L, 1);
+      return -1;
+    }
+    report(L, status);
+  }
+  return sigint_seen ? -1 : 0;
+}
+
+#if LINEEDIT
+/* Reads one byte after waiting for it; EOF at end of input, or on ^C with
+ * input_cancelled set. */
+static int readbyte(void) {
+  unsigned char c;
+  for (;;) {
+    ssize_t r;
+    if (waitinput(replL) != 0) {
+      input_cancelled = 1;
+      return EOF;
+    }
+    r = read(STDIN_FILENO, &c, 1);
+    if (r == 1)
+      return c;
+    if (r == 0 || (errno != EINTR && errno != EAGAIN))
+      return EOF;
+  }
+}
+
+/* The line editor reads through this hook, so tasks run between keys.
+ * libedit's readline takes the hook's int as a whole character, hence
+ * UTF-8 is decoded here; GNU readline wants the bytes. */
+static int getc_hook(FILE *f) {
+  int c = readbyte();
+  (void)f;
+#if defined(LSOCK_EDITLINE)
+  if (c >= 0xC0 && c < 0xF8) {
+    int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+    int cp = c & (0x3F >> more);
+    while (more-- > 0) {
+      int d = readbyte();
+      if (d == EOF)
+        return EOF;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    c = cp;
+  }
+#endif
+  return c;
+}
+
+/* Tab completion: the candidates come from lsockL_completions, run under
+ * lua_pcall so that nothing can raise through the library's frames. */
+static char **cands = NULL;
+static int ncands = 0;
+
+static void freecands(void) {
+  for (int i = 0; i < ncands; i++)
+    free(cands[i]);
+  free(cands);
+  cands = NULL;
+  ncands = 0;
+}
+
+static void findcands(const char *text) {
+  lua_State *L = replL;
+  int top = lua_gettop(L);
+  freecands();
+  lua_pushcfunction(L, lsockL_completions);
+  lua_pushstring(L, text);
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+    int n = (int)lua_rawlen(L, -1);
+    cands = calloc((size_t)n + 1, sizeof *cands);
+    for (int i = 1; cands != NULL && i <= n; i++) {
+      lua_rawgeti(L, -1, i);
+      if ((cands[ncands] = strdup(lua_tostring(L, -1))) != NULL)
+        ncands++;
+      lua_pop(L, 1);
+    }
+  }
+  lua_settop(L, top);
+}
+
+/* The generator rl_completion_matches calls: state 0 starts a new word,
+ * each call hands over one malloc'd match. */
+static char *nextcand(const char *text, int state) {
+  static int i;
+  if (state == 0) {
+    findcands(text);
+    i = 0;
+  }
+  return i < ncands ? strdup(cands[i++]) : NULL;
+}
+
+static char **complete(const char *text, int start, int end) {
+  (void)start;
+  (void)end;
+  rl_attempted_completion_over = 1;      /* never fall back to file names */
+  rl_completion_append_character = '\0'; /* "socket." goes on with a dot */
+  return rl_completion_matches(text, nextcand);
+}
+
+/* Word breaks without '.' and ':', so "socket.AF_I" is one word. */
+static char wordbreak[] = " \t\n\"'`@$><=;|&{}()[],+-*/%^~#";
+
+/* The history file: $LSOCK_HISTORY ("" for none), else ~/.lsock_history.
+ * Its name stays in the registry while the REPL runs. */
+static const char *histpath = NULL;
+
+static void findhistory(lua_State *L) {
+  const char *env = getenv(HISTORY_VAR), *home = getenv("HOME");
+  if (env != NULL)
+    lua_pushstring(L, env);
+  else if (home != NULL && home[0] != '\0')
+    lua_pushfstring(L, "%s/%s", home, HISTORY_FILE);
+  else
+    lua_pushliteral(L, "");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, HISTORY_VAR);
+  histpath = lua_tostring(L, -1)[0] != '\0' ? lua_tostring(L, -1) : NULL;
+  lua_pop(L, 1);
+}
+
+static void initedit(lua_State *L) {
+  rl_readline_name = PROGNAME;
+  rl_getc_function = getc_hook;
+  rl_catch_signals = 0; /* ^C is ours: on_prompt_sigint, docall's handler */
+  rl_attempted_completion_function = complete;
+  rl_basic_word_break_characters = wordbreak; /* libedit reads this one */
+  rl_completer_word_break_characters = wordbreak;
+  using_history();
+  stifle_history(HISTORY_MAX);
+  findhistory(L);
+  if (histpath != NULL)
+    read_history(histpath);
+}
+
+static void doneedit(void) {
+  freecands();
+  histpath = NULL;
+}
+
+/* Reads a line with the editor into a malloc'd string, NULL at end. */
+static char *editline(const char *prompt) {
+  char *line = readline(prompt);
+  if (line != NULL && line[0] != '\0' && !input_cancelled) {
+    add_history(line);
+    /* Written at once, so a session that dies keeps what it typed. */
+    if (histpath != NULL)
+      write_history(histpath);
+  }
+  return line;
+}
+#endif
+
 /* Pushes the prompt as a string; _PROMPT and _PROMPT2 may hold any value
  * that tostring accepts. */
 static const char *get_prompt(lua_State *L, int firstline) {
@@ -376,19 +609,28 @@ static const char *get_prompt(lua_State *L, int firstline) {
   return p;
 }
 
-/* Prompts, then pushes one input line without its newline; returns 0 (and
- * pushes nothing) at end of input. A line is read whole however long it is.
- * TODO: line editing and history with readline (a later issue). */
-static int pushline(lua_State *L, int firstline) {
+/* Reads a line with fgets from unbuffered stdin (set up by doREPL), so
+ * that no input hides in a stdio buffer while the loop waits on the
+ * descriptor. A line is read whole however long it is. */
+static int plainline(lua_State *L) {
   char chunk[512];
   luaL_Buffer b;
   int got = 0;
-  fputs(get_prompt(L, firstline), stdout);
-  fflush(stdout);
-  lua_pop(L, 1);
   luaL_buffinit(L, &b);
-  while (fgets(chunk, sizeof chunk, stdin) != NULL) {
-    size_t len = strlen(chunk);
+  for (;;) {
+    size_t len;
+    if (waitinput(L) != 0) {
+      input_cancelled = 1;
+      break;
+    }
+    if (fgets(chunk, sizeof chunk, stdin) == NULL) {
+      if (ferror(stdin) && errno == EINTR && !sigint_seen) {
+        clearerr(stdin);
+        continue;
+      }
+      break;
+    }
+    len = strlen(chunk);
     got = 1;
     if (len > 0 && chunk[len - 1] == '\n') {
       luaL_addlstring(&b, chunk, len - 1);
@@ -397,9 +639,39 @@ static int pushline(lua_State *L, int firstline) {
     luaL_addlstring(&b, chunk, len);
   }
   luaL_pushresult(&b);
-  if (!got) {
+  if (!got || input_cancelled) {
     lua_pop(L, 1);
     return 0;
+  }
+  return 1;
+}
+
+/* Prompts, then pushes one input line without its newline; returns 0 (and
+ * pushes nothing) at end of input or when a ^C cancelled it. */
+static int pushline(lua_State *L, int firstline) {
+  const char *prompt = get_prompt(L, firstline);
+  if (input_cancelled) {
+    lua_pop(L, 1);
+    return 0;
+  }
+#if LINEEDIT
+  if (interactive) {
+    char *line = editline(prompt);
+    lua_pop(L, 1); /* the prompt */
+    if (line == NULL || input_cancelled) {
+      free(line);
+      return 0;
+    }
+    lua_pushstring(L, line);
+    free(line);
+  } else
+#endif
+  {
+    fputs(prompt, stdout);
+    fflush(stdout);
+    lua_pop(L, 1);
+    if (!plainline(L))
+      return 0;
   }
   /* "=expr" is the 5.1-era shorthand for "return expr"; lua 5.4 keeps it. */
   if (firstline && lua_tostring(L, -1)[0] == '=') {
@@ -448,40 +720,89 @@ static int multiline(lua_State *L) {
   }
 }
 
-/* Reads and compiles one REPL entry. Returns -1 at end of input, else the
- * load status with the chunk or the error message alone on the stack. */
+/* Reads and compiles one REPL entry. Returns -1 at end of input, -2 when a
+ * ^C cancelled it, else the load status with the chunk or the error
+ * message alone on the stack. */
 static int loadline(lua_State *L) {
   int status;
   lua_settop(L, 0);
   if (!pushline(L, 1))
-    return -1;
+    return input_cancelled ? -2 : -1;
   status = addreturn(L);
   if (status != LUA_OK)
     status = multiline(L);
+  if (input_cancelled)
+    return -2;
   lua_remove(L, 1); /* the source text */
   return status;
 }
 
+/* Replaces each argument by its readable rendering. */
+static int reprall(lua_State *L) {
+  int n = lua_gettop(L);
+  for (int i = 1; i <= n; i++) {
+    lsockL_repr(L, i);
+    lua_replace(L, i);
+  }
+  return n;
+}
+
 /* Prints whatever the entry returned through the global print, so that a
- * script that replaces print changes the REPL too. */
+ * script that replaces print changes the REPL too; at a terminal each
+ * value goes through lsockL_repr first ("a" quoted, tables with fields). */
 static void printresults(lua_State *L) {
   int n = lua_gettop(L);
+  int status = LUA_OK;
   if (n == 0)
     return;
   luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
-  lua_getglobal(L, "print");
-  lua_insert(L, 1);
-  if (lua_pcall(L, n, 0, 0) != LUA_OK) {
+  if (interactive) {
+    lua_pushcfunction(L, reprall);
+    lua_insert(L, 1);
+    status = lua_pcall(L, n, n, 0);
+  }
+  if (status == LUA_OK) {
+    lua_getglobal(L, "print");
+    lua_insert(L, 1);
+    status = lua_pcall(L, n, 0, 0);
+  }
+  if (status != LUA_OK) {
     const char *err = tomessage(L, -1);
     message(progname, lua_pushfstring(L, "error calling 'print' (%s)", err));
   }
+  lua_settop(L, 0);
 }
 
+/* The loop of the REPL. Tasks spawned at the prompt run while it waits
+ * (see waitinput); the REPL never calls socket.run(), so Ctrl-D leaves at
+ * once, abandoning the tasks still running. ^C while a line is read drops
+ * the entry and prompts again; ^C during a call interrupts the call. */
 static void doREPL(lua_State *L) {
   const char *saved = progname;
+  struct sigaction old;
   int status;
   progname = NULL;
-  while ((status = loadline(L)) != -1) {
+  replL = L;
+  interactive = isatty(STDIN_FILENO);
+  /* Unbuffered, so that input read ahead never hides from the wait. */
+  setvbuf(stdin, NULL, _IONBF, 0);
+  sigaction(SIGINT, NULL, &old);
+  set_handler(SIGINT, on_prompt_sigint);
+#if LINEEDIT
+  if (interactive)
+    initedit(L);
+#endif
+  for (;;) {
+    input_cancelled = 0;
+    sigint_seen = 0;
+    status = loadline(L);
+    if (status == -1)
+      break;
+    if (status == -2) { /* ^C: a fresh prompt on a fresh line */
+      fputs("\n", stdout);
+      fflush(stdout);
+      continue;
+    }
     if (status == LUA_OK)
       status = docall(L, 0, LUA_MULTRET);
     if (status == LUA_OK)
@@ -489,10 +810,16 @@ static void doREPL(lua_State *L) {
     else
       report(L, status);
   }
+#if LINEEDIT
+  if (interactive)
+    doneedit();
+#endif
+  sigaction(SIGINT, &old, NULL);
   lua_settop(L, 0);
   fputs("\n", stdout); /* end the last prompt's line */
   fflush(stdout);
   progname = saved;
+  replL = NULL;
 }
 
 /* Everything that can raise runs here, under main's lua_pcall: a memory
@@ -501,7 +828,7 @@ static void doREPL(lua_State *L) {
 static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
   char **argv = (char **)lua_touserdata(L, 2);
-  int script;
+  int script, nothing, repl;
   int opts = collectargs(argv, &script);
   luaL_checkversion(L);
   if (opts == BAD_OPTION) {
@@ -519,6 +846,8 @@ static int pmain(lua_State *L) {
   luaL_openlibs(L);
   if (openlsock(L) != LUA_OK)
     return 0;
+  if (opts & OPT_TRACE)
+    lsockL_settrace(L, 1, 0);
   createargtable(L, argv, argc, script);
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0); /* lua(1)'s choice for 5.4 */
@@ -528,18 +857,19 @@ static int pmain(lua_State *L) {
     return 0;
   if (script < argc && runscript(L, argv + script) != LUA_OK)
     return 0;
-  if (runtasks(L) != LUA_OK)
+  /* Nothing to run: talk to a terminal, or run a piped script. */
+  nothing = script >= argc && !(opts & (OPT_EXEC | OPT_V));
+  repl = (opts & OPT_I) || (nothing && isatty(STDIN_FILENO));
+  /* Before a REPL the tasks are not run to their end: they keep running
+   * while the prompt waits, so `lsock -i server.lua` serves and prompts. */
+  if (!repl && runtasks(L) != LUA_OK)
     return 0;
-  if (opts & OPT_I) {
-    doREPL(L);
-  } else if (script >= argc && !(opts & (OPT_EXEC | OPT_V))) {
-    /* Nothing to run: talk to a terminal, or run a piped script. */
-    if (isatty(STDIN_FILENO)) {
+  if (repl) {
+    if (!(opts & OPT_I))
       print_version();
-      doREPL(L);
-    } else if (dofile(L, NULL) != LUA_OK || runtasks(L) != LUA_OK) {
-      return 0;
-    }
+    doREPL(L);
+  } else if (nothing && (dofile(L, NULL) != LUA_OK || runtasks(L) != LUA_OK)) {
+    return 0;
   }
   lua_pushboolean(L, 1);
   return 1;

@@ -169,17 +169,22 @@ static void finish(lua_State *L, Sched *S, Task *t, int status, int nres) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, t);
 }
 
+lua_State *volatile lsockL_resuming = NULL;
+
 /* Resumes t once: it runs until it waits, yields or ends. */
 static void resume(lua_State *L, Sched *S, Task *t) {
   Task *prev = S->current;
+  lua_State *prevco = lsockL_resuming;
   int nres;
   S->current = t;
+  lsockL_resuming = t->co;
   t->status = T_RUNNING;
   t->joining = NULL;
   int nargs = t->nargs;
   t->nargs = 0;
   int st = lua_resume(t->co, L, nargs, &nres);
   S->current = prev;
+  lsockL_resuming = prevco;
   if (st == LUA_YIELD) {
     lua_pop(t->co, nres);
     /* A plain coroutine.yield() in a task gives the others a turn. */

@@ -66,6 +66,11 @@ int lsockL_loopfd(lua_State *L);
 int lsockL_looptimeout(lua_State *L);
 int lsockL_run(lua_State *L);
 
+/* The thread of the task being resumed now (NULL in the main code), for
+ * an interpreter's SIGINT handler to set its hook on: a task in a runaway
+ * loop never reaches a hook set on the main thread. */
+extern lua_State *volatile lsockL_resuming;
+
 /* Registers the task metatable and puts spawn, run, sleep and
  * current_task... into the module table at the top of the stack. */
 void lsockL_opentask(lua_State *L);

@@ -87,6 +87,23 @@ describe("socket.trace", function()
     assert.is_true(ms >= 40, "the wait took " .. ms .. " ms")
   end)
 
+  it("starts from the command line with lsock --trace", function()
+    assert(LSOCK, "LSOCK_BIN is needed (the built lsock interpreter)")
+    local errf = os.tmpname()
+    local p = assert(io.popen(("%q --trace -e %q 2>%q"):format(LSOCK,
+      "local a, b = socket.socketpair(); a:send('x'); print(b:recv(1))",
+      errf)))
+    local out = p:read("a")
+    p:close()
+    local f = assert(io.open(errf))
+    local err = f:read("a")
+    f:close()
+    os.remove(errf)
+    assert.equal("x\n", out)
+    assert.matches(':send%("x"%) %-> 1 %(', err)
+    assert.matches(':recv%(1%) %-> 1 bytes "x" %(', err)
+  end)
+
   it("rejects other arguments", function()
     assert.has_error(function() socket.trace("loud") end)
     assert.has_error(function() socket.trace() end)
