@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/inet.h"
@@ -20,6 +21,7 @@
 #include "l_error.h"
 #include "l_policy.h"
 #include "l_socket.h"
+#include "l_task.h"
 
 /* Holds a getaddrinfo result while its Lua copy is built, so that a memory
  * error on the way frees it (at collection) instead of leaking it. */
@@ -118,6 +120,69 @@ static const char *checkservice(lua_State *L, int i, char *buf, size_t n) {
 }
 
 /* socket.getaddrinfo(host, port [, family [, type [, proto [, flags]]]]) */
+/* A getaddrinfo for a worker thread, so that a task's lookup stalls no
+ * other task. The strings live after the struct. */
+typedef struct AinfoJob {
+  lsk_job job;
+  lsk_ainfo *res;
+  int err;
+  int family, type, proto, flags;
+  const char *host, *serv;
+  char where[256];
+  char text[];
+} AinfoJob;
+
+static void ainfo_run(lsk_job *job) {
+  AinfoJob *j = (AinfoJob *)job;
+  j->err = lsk_resolve_info(&j->res, j->host, j->serv, j->family, j->type,
+                            j->proto, j->flags);
+}
+
+static void ainfo_free(lsk_job *job) {
+  AinfoJob *j = (AinfoJob *)job;
+  lsk_resolve_free(j->res);
+  free(j);
+}
+
+/* The results of a lookup in `box` (slot 7) as API.md's array. */
+static int pushinfo(lua_State *L, lsk_ainfo **box) {
+  lua_newtable(L);  /* ..., results */
+  int n = 0;
+  for (const lsk_ainfo *e = *box; e; e = e->next) {
+    lua_createtable(L, 0, 5);  /* ..., results, entry */
+    setint(L, "family", e->family);
+    setint(L, "type", e->type);
+    setint(L, "proto", e->proto);
+    lua_pushstring(L, e->canonname);
+    lua_setfield(L, -2, "canonname");
+    pushaddrtable(L, &e->addr);  /* ..., results, entry, addr */
+    lua_setfield(L, -2, "addr");
+    lua_rawseti(L, -2, ++n);  /* ..., results */
+  }
+  lsk_resolve_free(*box);
+  *box = NULL;
+  return 1;
+}
+
+/* After the worker's lookup: slot 7 the box, 8 the job. */
+static int getaddrinfo_k(lua_State *L, int status, lua_KContext ctx) {
+  lsk_ainfo **box = (lsk_ainfo **)lua_touserdata(L, 7);
+  AinfoJob *j = (AinfoJob *)lua_touserdata(L, 8);
+  char where[256];
+  int err = status == LUA_YIELD ? lsockL_resumed(L) : (int)ctx;
+  lua_settop(L, 7);
+  memcpy(where, j->where, sizeof where);
+  if (err) /* the wait gave up: the job is the pool's now */
+    return lsockL_error(L, err, "getaddrinfo", where[0] ? where : NULL);
+  *box = j->res; /* the box frees the list if building the table fails */
+  j->res = NULL;
+  err = j->err;
+  free(j);
+  if (err)
+    return lsockL_error(L, err, "getaddrinfo", where[0] ? where : NULL);
+  return pushinfo(L, box);
+}
+
 static int f_getaddrinfo(lua_State *L) {
   char portbuf[16];
   const char *host = optcstr(L, 1);
@@ -126,32 +191,38 @@ static int f_getaddrinfo(lua_State *L) {
   int type = optint(L, 4, 0);
   int proto = optint(L, 5, 0);
   int flags = optint(L, 6, 0);
+  size_t hl = host ? strlen(host) + 1 : 0, sl = serv ? strlen(serv) + 1 : 0;
+  AinfoJob *j = (AinfoJob *)calloc(1, sizeof *j + hl + sl);
+  if (!j)
+    return luaL_error(L, "not enough memory");
+  j->job.run = ainfo_run;
+  j->job.free = ainfo_free;
+  j->family = family;
+  j->type = type;
+  j->proto = proto;
+  j->flags = flags;
+  if (host)
+    j->host = memcpy(j->text, host, hl);
+  if (serv)
+    j->serv = memcpy(j->text + hl, serv, sl);
+  snprintf(j->where, sizeof j->where, "%.200s%s%.32s", host ? host : "",
+           host && serv ? ":" : "", serv ? serv : "");
+  lua_settop(L, 6);
   lsk_ainfo **box = (lsk_ainfo **)lua_newuserdatauv(L, sizeof *box, 0);
   *box = NULL;
-  luaL_setmetatable(L, LSOCK_AINFO);  /* box */
-  int err = lsk_resolve_info(box, host, serv, family, type, proto, flags);
-  if (err) {
-    char where[256];
-    snprintf(where, sizeof where, "%.200s%s%.32s", host ? host : "",
-             host && serv ? ":" : "", serv ? serv : "");
-    return lsockL_error(L, err, "getaddrinfo", where[0] ? where : NULL);
+  luaL_setmetatable(L, LSOCK_AINFO);  /* slot 7: box */
+  lua_pushlightuserdata(L, j);        /* slot 8: the job */
+  if (lsockL_canblock(L)) {
+    /* Nothing else could run meanwhile: look it up here. */
+    ainfo_run(&j->job);
+    return getaddrinfo_k(L, LUA_OK, 0);
   }
-  lua_newtable(L);  /* box, results */
-  int n = 0;
-  for (const lsk_ainfo *e = *box; e; e = e->next) {
-    lua_createtable(L, 0, 5);  /* box, results, entry */
-    setint(L, "family", e->family);
-    setint(L, "type", e->type);
-    setint(L, "proto", e->proto);
-    lua_pushstring(L, e->canonname);
-    lua_setfield(L, -2, "canonname");
-    pushaddrtable(L, &e->addr);  /* box, results, entry, addr */
-    lua_setfield(L, -2, "addr");
-    lua_rawseti(L, -2, ++n);  /* box, results */
+  int err = lsockL_waitjob(L, &j->job, LSK_NEVER, getaddrinfo_k, 0);
+  if (err && err != ETIMEDOUT && err != EINTR) {
+    free(j); /* never queued */
+    return lsockL_error(L, err, "getaddrinfo", NULL);
   }
-  lsk_resolve_free(*box);
-  *box = NULL;
-  return 1;
+  return getaddrinfo_k(L, LUA_OK, err);
 }
 
 /* socket.getnameinfo(flags, host, port [, flowinfo [, scope_id]]): the

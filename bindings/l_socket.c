@@ -354,15 +354,78 @@ static int mm_newindex(lua_State *L) {
 
 /* ---- binding and connecting ---- */
 
+/* A name lookup in flight (light userdata in `slot`) has ended with err
+ * (0, or ETIMEDOUT when the deadline passed first and the loop gave the
+ * job up): its address goes into *a, its "host:port" into where, the job
+ * is freed if it is still ours, and the slot is cleared. Returns the
+ * lookup's outcome. */
+static int lookup_done(lua_State *L, int slot, int err, lsk_addr *a,
+                       char *where) {
+  lsockL_Lookup *l = (lsockL_Lookup *)lua_touserdata(L, slot);
+  memcpy(where, l->where, LSK_ADDR_TEXT_MAX);
+  if (err == 0) {
+    err = l->err;
+    *a = l->addr;
+    free(l);
+  }
+  lua_pushnil(L);
+  lua_replace(L, slot);
+  return err;
+}
+
+/* Starts the lookup in `slot` under the deadline in `dslot`; outside a
+ * task, returns when it is over (0 or an error), the job given up on
+ * error. In a task, resumes at k. */
+static int lookup_wait(lua_State *L, const lsockL_Socket *s, int slot,
+                       int dslot, lua_KFunction k) {
+  lsockL_Lookup *l = (lsockL_Lookup *)lua_touserdata(L, slot);
+  int err = lsockL_waitjob(L, &l->job, slot_deadline(L, s, dslot), k, 0);
+  if (err && err != ETIMEDOUT) {
+    char where[LSK_ADDR_TEXT_MAX];
+    memcpy(where, l->where, sizeof where);
+    free(l); /* never queued */
+    lua_pushnil(L);
+    lua_replace(L, slot);
+    return lsockL_error(L, err, "lookup", where);
+  }
+  return err;
+}
+
+/* bind: slot 2 the address, 3 the deadline, 4 a lookup in flight. A name
+ * is looked up on a worker thread when tasks could run meanwhile. */
+static int bind_k(lua_State *L, int status, lua_KContext ctx) {
+  int err;
+  lsockL_Socket *s = resume_k(L, status, 4, "bind", &err);
+  lsk_addr *a = (lsk_addr *)lua_touserdata(L, 2);
+  if (lua_islightuserdata(L, 4)) {
+    char where[LSK_ADDR_TEXT_MAX];
+    if (status != LUA_YIELD)
+      err = (int)ctx;
+    if ((err = lookup_done(L, 4, err, a, where)) != 0)
+      return lsockL_error(L, err, "bind", where);
+  }
+  lsockL_policy_addr(L, a, "bind");
+  err = lsk_sock_bind(&s->s, a);
+  if (err)
+    return fail(L, err, "bind", a);
+  return 0;
+}
+
 static int m_bind(lua_State *L) {
   lsockL_Socket *s = lsockL_checkopen(L, 1, "bind");
   lsk_addr a;
-  lsockL_checkaddr(L, 2, s->s.family, &a, "bind");
-  lsockL_policy_addr(L, &a, "bind");
-  int err = lsk_sock_bind(&s->s, &a);
-  if (err)
-    return fail(L, err, "bind", &a);
-  return 0;
+  lsockL_Lookup *l = NULL;
+  lsockL_checkaddrk(L, 2, s->s.family, &a, "bind",
+                    lsockL_canblock(L) ? NULL : &l);
+  lua_settop(L, 1);
+  *(lsk_addr *)lua_newuserdatauv(L, sizeof(lsk_addr), 0) = a;
+  lua_pushinteger(L, DEADLINE_UNSET);
+  if (!l) {
+    lua_pushnil(L);
+    return bind_k(L, LUA_OK, 0);
+  }
+  lua_pushlightuserdata(L, l);
+  return bind_k(L, LUA_OK, lookup_wait(L, s, 4, 3, bind_k));
 }
 
 static int m_listen(lua_State *L) {
@@ -426,19 +489,10 @@ static int connect_k(lua_State *L, int status, lua_KContext ctx) {
   int phase = (int)lua_tointeger(L, 5);
   (void)ctx;
   if (phase == C_LOOKUP) {
-    /* The lookup ended (err 0) or the deadline passed first, and the
-     * loop gave the job up: the pool frees it when it ends. */
-    lsockL_Lookup *l = (lsockL_Lookup *)lua_touserdata(L, 6);
     char where[LSK_ADDR_TEXT_MAX];
-    memcpy(where, l->where, sizeof where);
-    if (err == 0) {
-      err = l->err;
-      *a = l->addr;
-      free(l);
-    }
-    lua_pushnil(L);
-    lua_replace(L, 6);
-    if (err) {
+    if (status != LUA_YIELD)
+      err = (int)ctx;
+    if ((err = lookup_done(L, 6, err, a, where)) != 0) {
       if (ex && !lsk_err_is_eai(err) && err != ETIMEDOUT) {
         lua_pushinteger(L, err);
         return 1;
@@ -497,17 +551,7 @@ static int connect_start(lua_State *L, int ex) {
     return connect_k(L, LUA_OK, 0);
   }
   lua_pushlightuserdata(L, l);
-  int err = lsockL_waitjob(L, &l->job, slot_deadline(L, s, 3), connect_k, 0);
-  /* Outside a task the wait is over: on to connect_k, the lookup phase.
-   * A timeout has already given the job up; connect_k must not read it. */
-  if (err) {
-    char where[LSK_ADDR_TEXT_MAX];
-    memcpy(where, l->where, sizeof where);
-    if (err != ETIMEDOUT)
-      free(l); /* never queued */
-    return lsockL_error(L, err, op, where);
-  }
-  return connect_k(L, LUA_OK, 0);
+  return connect_k(L, LUA_OK, lookup_wait(L, s, 6, 3, connect_k));
 }
 
 static int m_connect(lua_State *L) {
@@ -674,6 +718,32 @@ static int m_sendall(lua_State *L) {
   return send_start(L, 1);
 }
 
+/* sendto's lookup phase: slots 2 data, 3 flags, 4 the address, 5 the
+ * lookup, 6 the deadline; then the slots of send_k. */
+static int sendto_k(lua_State *L, int status, lua_KContext ctx) {
+  int err;
+  resume_k(L, status, 6, "sendto", &err);
+  lsk_addr *to = (lsk_addr *)lua_touserdata(L, 4);
+  if (lua_islightuserdata(L, 5)) {
+    char where[LSK_ADDR_TEXT_MAX];
+    if (status != LUA_YIELD)
+      err = (int)ctx;
+    if ((err = lookup_done(L, 5, err, to, where)) != 0)
+      return lsockL_error(L, err, "sendto", where);
+  }
+  lsockL_policy_addr(L, to, "sendto");
+  /* To send_k's slots: self, data, flags, deadline, off, addr, false;
+   * the deadline, if the lookup started it, goes on. */
+  lua_Integer d = lua_tointeger(L, 6);
+  lua_settop(L, 4);
+  lua_pushinteger(L, d);
+  lua_insert(L, 4);                 /* self, data, flags, deadline, addr */
+  lua_pushinteger(L, 0);
+  lua_insert(L, 5);                 /* ..., deadline, off, addr */
+  lua_pushboolean(L, 0);            /* ..., addr, false */
+  return send_k(L, LUA_OK, 0);
+}
+
 /* sendto(data, [flags,] addr...): a number in second place is flags, as no
  * address starts with a number. */
 static int m_sendto(lua_State *L) {
@@ -686,18 +756,20 @@ static int m_sendto(lua_State *L) {
     first = 4;
   }
   lsk_addr to;
-  lsockL_checkaddr(L, first, s->s.family, &to, "sendto");
-  lsockL_policy_addr(L, &to, "sendto");
+  lsockL_Lookup *l = NULL;
+  lsockL_checkaddrk(L, first, s->s.family, &to, "sendto",
+                    lsockL_canblock(L) && s->timeout <= 0 ? NULL : &l);
   lua_settop(L, 2);
-  *(lsk_addr *)lua_newuserdatauv(L, sizeof(lsk_addr), 0) = to;
   lua_pushinteger(L, flags);
-  lua_insert(L, 3);                 /* self, data, flags, addr */
+  *(lsk_addr *)lua_newuserdatauv(L, sizeof(lsk_addr), 0) = to;
+  if (l)
+    lua_pushlightuserdata(L, l);
+  else
+    lua_pushnil(L);
   lua_pushinteger(L, DEADLINE_UNSET);
-  lua_insert(L, 4);                 /* ..., flags, deadline, addr */
-  lua_pushinteger(L, 0);
-  lua_insert(L, 5);                 /* ..., deadline, off, addr */
-  lua_pushboolean(L, 0);            /* ..., addr, false */
-  return send_k(L, LUA_OK, 0);
+  if (!l)
+    return sendto_k(L, LUA_OK, 0);
+  return sendto_k(L, LUA_OK, lookup_wait(L, s, 5, 6, sendto_k));
 }
 
 static int m_shutdown(lua_State *L) {

@@ -32,7 +32,9 @@ typedef struct pool {
   int evfd;                    /* written when `done` gains a job */
   int refs;                    /* the loop + running workers */
   int workers, idle;
+  int running;                 /* jobs in a worker's hands */
   int closing;                 /* the loop is gone */
+  pthread_t tids[MAX_WORKERS];
 } pool;
 
 typedef struct fdrec {
@@ -290,9 +292,11 @@ static void *worker(void *arg) {
     p->queue = j->next;
     if (!p->queue)
       p->queue_tail = NULL;
+    p->running++;
     pthread_mutex_unlock(&p->mu);
     j->run(j);
     pthread_mutex_lock(&p->mu);
+    p->running--;
     j->next = p->done;
     p->done = j;
     if (!p->closing) {
@@ -351,15 +355,10 @@ int lsk_loop_submit(lsk_loop *loop, lsk_job *job) {
   }
   pthread_mutex_lock(&p->mu);
   if (p->idle == 0 && p->workers < MAX_WORKERS) {
-    pthread_t t;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&t, &attr, worker, p) == 0) {
+    if (pthread_create(&p->tids[p->workers], NULL, worker, p) == 0) {
       p->workers++;
       p->refs++;
     }
-    pthread_attr_destroy(&attr);
     if (p->workers == 0) {
       pthread_mutex_unlock(&p->mu);
       if (job->waiter) {
@@ -426,7 +425,18 @@ void lsk_loop_free(lsk_loop *loop) {
     pthread_mutex_lock(&p->mu);
     p->closing = 1;
     pthread_cond_broadcast(&p->cv);
+    /* Idle workers exit at once: wait for them, so that nothing of theirs
+     * (glibc's per-thread resolver state) outlives the loop. A worker
+     * still in a slow lookup is left to finish on its own. */
+    int wait = p->running == 0 && p->queue == NULL;
+    int n = p->workers;
     pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < n; i++) {
+      if (wait)
+        pthread_join(p->tids[i], NULL);
+      else
+        pthread_detach(p->tids[i]);
+    }
     /* Jobs already collected into the loop but not claimed are freed by
      * their owners; those still in the pool go with it. */
     pool_unref(p);
