@@ -8,12 +8,16 @@
 #include "../core/clock.h"
 #include "../core/consts.h"
 #include "../core/err.h"
+#include "l_create.h"
 #include "l_error.h"
 #include "l_file.h"
+#include "l_help.h"
+#include "l_msg.h"
 #include "l_netdb.h"
 #include "l_socket.h"
 #include "l_select.h"
 #include "l_task.h"
+#include "l_trace.h"
 
 /* socket.monotonic(): seconds from the clock deadlines use, for timing. */
 static int f_monotonic(lua_State *L) {
@@ -49,6 +53,10 @@ LSOCK_API int luaopen_lsock(lua_State *L) {
   lsockL_opennetdb(L);
   lsockL_opentask(L);
   lsockL_openselect(L);
+  lsockL_opentrace(L);
+  lsockL_openmsg(L);
+  lsockL_opencreate(L);
+  lsockL_openhelp(L);
   setconstants(L);
   lua_pushcfunction(L, f_monotonic);
   lua_setfield(L, -2, "monotonic");
