@@ -23,7 +23,6 @@
  * at collection unless they reached the script (live cleared). */
 #define LSOCK_MSGCTL "lsock.msgctl"
 
-#define DEADLINE_UNSET INT64_MIN
 #define STACKBUF 65536
 /* recvmsg never allocates more than this for data, whatever bufsize says;
  * a longer datagram comes back cut, with MSG_TRUNC set. */
@@ -31,43 +30,6 @@
 /* Most ancillary bytes recvmsg accepts to receive (Python has no limit;
  * the kernel's own is net.core.optmem_max, 20 KiB by default). */
 #define ANC_MAX (1 << 20)
-
-/* ---- the wait protocol, as l_socket.c does it ---- */
-
-static lsk_deadline slot_deadline(lua_State *L, const lsockL_Socket *s,
-                                  int slot) {
-  lsk_deadline d = (lsk_deadline)lua_tointeger(L, slot);
-  if (d == DEADLINE_UNSET) {
-    d = lsockL_deadline(s);
-    lua_pushinteger(L, d);
-    lua_replace(L, slot);
-  }
-  return d;
-}
-
-static int waitk(lua_State *L, const lsockL_Socket *s, int events, int slot,
-                 lua_KFunction k) {
-  return lsockL_wait(L, s, events, slot_deadline(L, s, slot), k, slot);
-}
-
-static int fail(lua_State *L, int err, const char *op, const lsk_addr *a) {
-  char where[LSK_ADDR_TEXT_MAX];
-  if (err == EINTR && lsk_interrupted) {
-    lsk_interrupted = 0;
-    return luaL_error(L, "interrupted!");
-  }
-  if (a)
-    lsk_addr_format(a, where, sizeof where);
-  return lsockL_error(L, err, op, a ? where : NULL);
-}
-
-static lsockL_Socket *resume_k(lua_State *L, int status, int top,
-                               const char *op, int *err) {
-  lsockL_Socket *s = lsockL_checkopen(L, 1, op);
-  lua_settop(L, top);
-  *err = status == LUA_YIELD ? lsockL_resumed(L) : 0;
-  return s;
-}
 
 static lua_Integer checksize(lua_State *L, int i, lua_Integer def) {
   lua_Integer n = luaL_optinteger(L, i, def);
@@ -135,7 +97,7 @@ static void pushancdata(lua_State *L, int idx, int level, int type) {
 
 static int sendmsg_k(lua_State *L, int status, lua_KContext ctx) {
   int err;
-  lsockL_Socket *s = resume_k(L, status, 5, "sendmsg", &err);
+  lsockL_Socket *s = lsockL_resumek(L, status, 5, "sendmsg", &err);
   Msg *g = (Msg *)lua_touserdata(L, 5);
   int flags = (int)lua_tointeger(L, 3);
   size_t sent = 0;
@@ -144,10 +106,10 @@ static int sendmsg_k(lua_State *L, int status, lua_KContext ctx) {
     err = lsk_sock_sendmsg(&s->s, &g->m, flags, &sent);
     if (err != EAGAIN)
       break;
-    err = waitk(L, s, LSK_WANT_WRITE, 4, sendmsg_k);
+    err = lsockL_waitk(L, s, LSK_WANT_WRITE, 4, sendmsg_k);
   }
   if (err)
-    return fail(L, err, "sendmsg", g->m.msg_name ? &g->to : NULL);
+    return lsockL_fail(L, err, "sendmsg", g->m.msg_name ? &g->to : NULL);
   lua_pushinteger(L, (lua_Integer)sent);
   return 1;
 }
@@ -240,7 +202,7 @@ int lsockL_sendmsg(lua_State *L) {
   lua_replace(L, 3);
   lua_replace(L, 2);
   lua_pushinteger(L, flags);
-  lua_pushinteger(L, DEADLINE_UNSET);
+  lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
   lua_rotate(L, 3, 2); /* self, keep, flags, deadline, msg */
   return sendmsg_k(L, LUA_OK, 0);
 }
@@ -319,7 +281,7 @@ static int recvmsg_k(lua_State *L, int status, lua_KContext ctx) {
   int fds = lua_toboolean(L, 6);
   const char *op = fds ? "recv_fds" : "recvmsg";
   int err;
-  lsockL_Socket *s = resume_k(L, status, 7, op, &err);
+  lsockL_Socket *s = lsockL_resumek(L, status, 7, op, &err);
   size_t n = (size_t)lua_tointeger(L, 2);
   int flags = (int)lua_tointeger(L, 4);
   Ctl *c = (Ctl *)lua_touserdata(L, 7);
@@ -357,10 +319,10 @@ static int recvmsg_k(lua_State *L, int status, lua_KContext ctx) {
     lua_settop(L, 7);
     if (err != EAGAIN)
       break;
-    err = waitk(L, s, LSK_WANT_READ, 5, recvmsg_k);
+    err = lsockL_waitk(L, s, LSK_WANT_READ, 5, recvmsg_k);
   }
   if (err)
-    return fail(L, err, op, NULL);
+    return lsockL_fail(L, err, op, NULL);
   if (fds) {
     lua_newtable(L);
     if (c) {
@@ -398,7 +360,7 @@ static int recvmsg_start(lua_State *L, int fds) {
   lua_settop(L, 2);
   lua_pushinteger(L, anc);
   lua_pushinteger(L, flags);
-  lua_pushinteger(L, DEADLINE_UNSET);
+  lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
   lua_pushboolean(L, fds);
   if (anc > 0) {
     Ctl *c = (Ctl *)lua_newuserdatauv(L, sizeof(Ctl) + (size_t)anc, 0);
@@ -460,7 +422,7 @@ static luaL_Stream *checkfile(lua_State *L, int i) {
  * from a pipe and not sent yet (or nil). */
 static int sendfile_k(lua_State *L, int status, lua_KContext ctx) {
   int err;
-  lsockL_Socket *s = resume_k(L, status, 8, "sendfile", &err);
+  lsockL_Socket *s = lsockL_resumek(L, status, 8, "sendfile", &err);
   luaL_Stream *p = (luaL_Stream *)luaL_checkudata(L, 2, LUA_FILEHANDLE);
   off_t off = (off_t)lua_tointeger(L, 3);
   lua_Integer left = lua_tointeger(L, 4);
@@ -534,14 +496,14 @@ static int sendfile_k(lua_State *L, int status, lua_KContext ctx) {
     lua_replace(L, 6);
     lua_pushinteger(L, how);
     lua_replace(L, 7);
-    err = waitk(L, s, LSK_WANT_WRITE, 5, sendfile_k);
+    err = lsockL_waitk(L, s, LSK_WANT_WRITE, 5, sendfile_k);
   }
   /* As Python: the file's position ends after the last byte sent, also
    * when the call fails (file:seek() tells how far it got). */
   if (total > 0 && how != F_READ && p->closef != NULL)
     fseeko(p->f, off, SEEK_SET);
   if (err)
-    return fail(L, err, "sendfile", NULL);
+    return lsockL_fail(L, err, "sendfile", NULL);
   lua_pushinteger(L, total);
   return 1;
 }
@@ -565,7 +527,7 @@ int lsockL_sendfile(lua_State *L) {
   lua_settop(L, 2);
   lua_pushinteger(L, off);
   lua_pushinteger(L, count);
-  lua_pushinteger(L, DEADLINE_UNSET);
+  lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
   lua_pushinteger(L, 0);
   lua_pushinteger(L, F_SENDFILE);
   lua_pushnil(L);

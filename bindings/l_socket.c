@@ -105,7 +105,6 @@ lsk_deadline lsockL_deadline(const lsockL_Socket *s) {
 /* The deadline is taken at the first wait, not at entry: an operation that
  * succeeds at once never reads the clock. It lives in a stack slot so that
  * it survives a task's yield. */
-#define DEADLINE_UNSET INT64_MIN
 
 /* The interrupt is consumed here: the interpreter's hook would otherwise
  * raise it a second time, past a pcall that caught this one. */
@@ -121,11 +120,10 @@ int lsockL_wait(lua_State *L, const lsockL_Socket *s, int events,
   return lsockL_waitfd(L, s->s.fd, events, d, k, ctx);
 }
 
-/* The operation's deadline, from stack slot `slot` (taken now if unset). */
-static lsk_deadline slot_deadline(lua_State *L, const lsockL_Socket *s,
+lsk_deadline lsockL_slotdeadline(lua_State *L, const lsockL_Socket *s,
                                   int slot) {
   lsk_deadline d = (lsk_deadline)lua_tointeger(L, slot);
-  if (d == DEADLINE_UNSET) {
+  if (d == LSOCK_DEADLINE_UNSET) {
     d = lsockL_deadline(s);
     lua_pushinteger(L, d);
     lua_replace(L, slot);
@@ -133,15 +131,12 @@ static lsk_deadline slot_deadline(lua_State *L, const lsockL_Socket *s,
   return d;
 }
 
-/* Waits for s with the deadline in `slot`; in a task, resumes at k. */
-static int waitk(lua_State *L, const lsockL_Socket *s, int events, int slot,
+int lsockL_waitk(lua_State *L, const lsockL_Socket *s, int events, int slot,
                  lua_KFunction k) {
-  return lsockL_wait(L, s, events, slot_deadline(L, s, slot), k, slot);
+  return lsockL_wait(L, s, events, lsockL_slotdeadline(L, s, slot), k, slot);
 }
 
-/* Raises the error object for a failed operation on s; EINTR with an
- * interrupt pending becomes "interrupted!". */
-static int fail(lua_State *L, int err, const char *op, const lsk_addr *a) {
+int lsockL_fail(lua_State *L, int err, const char *op, const lsk_addr *a) {
   char where[LSK_ADDR_TEXT_MAX];
   if (err == EINTR && lsk_interrupted)
     return interrupted(L);
@@ -150,10 +145,7 @@ static int fail(lua_State *L, int err, const char *op, const lsk_addr *a) {
   return lsockL_error(L, err, op, a ? where : NULL);
 }
 
-/* The start of every continuation: self still open (a close while the
- * task waited raises EBADF), the stack cut to its slots, and the outcome
- * of the wait that ended. */
-static lsockL_Socket *resume_k(lua_State *L, int status, int top,
+lsockL_Socket *lsockL_resumek(lua_State *L, int status, int top,
                                const char *op, int *err) {
   lsockL_Socket *s = lsockL_checkopen(L, 1, op);
   lua_settop(L, top);
@@ -198,7 +190,7 @@ static int f_socket(lua_State *L) {
   int err = lsk_sock_open(&s->s, (int)family, (int)base, (int)proto);
   if (err) {
     uncount(s);
-    return fail(L, err, "socket", NULL);
+    return lsockL_fail(L, err, "socket", NULL);
   }
   s->closed = 0;
   if (type & SOCK_NONBLOCK)
@@ -215,7 +207,7 @@ static int m_close(lua_State *L) {
     lsockL_forget(L, s->s.fd);
     int err = lsk_sock_close(&s->s);
     if (err)
-      return fail(L, err, "close", NULL);
+      return lsockL_fail(L, err, "close", NULL);
   }
   return 0;
 }
@@ -255,7 +247,7 @@ static int m_dup(lua_State *L) {
   lsockL_Socket *d = lsockL_newsock(L);
   int err = lsk_sock_dup(&s->s, &d->s);
   if (err)
-    return fail(L, err, "dup", NULL);
+    return lsockL_fail(L, err, "dup", NULL);
   d->closed = 0;
   d->timeout = s->timeout; /* as Python's dup() */
   return 1;
@@ -379,7 +371,7 @@ static int lookup_done(lua_State *L, int slot, int err, lsk_addr *a,
 static int lookup_wait(lua_State *L, const lsockL_Socket *s, int slot,
                        int dslot, lua_KFunction k) {
   lsockL_Lookup *l = (lsockL_Lookup *)lua_touserdata(L, slot);
-  int err = lsockL_waitjob(L, &l->job, slot_deadline(L, s, dslot), k, 0);
+  int err = lsockL_waitjob(L, &l->job, lsockL_slotdeadline(L, s, dslot), k, 0);
   if (err && err != ETIMEDOUT) {
     char where[LSK_ADDR_TEXT_MAX];
     memcpy(where, l->where, sizeof where);
@@ -395,7 +387,7 @@ static int lookup_wait(lua_State *L, const lsockL_Socket *s, int slot,
  * is looked up on a worker thread when tasks could run meanwhile. */
 static int bind_k(lua_State *L, int status, lua_KContext ctx) {
   int err;
-  lsockL_Socket *s = resume_k(L, status, 4, "bind", &err);
+  lsockL_Socket *s = lsockL_resumek(L, status, 4, "bind", &err);
   lsk_addr *a = (lsk_addr *)lua_touserdata(L, 2);
   if (lua_islightuserdata(L, 4)) {
     char where[LSK_ADDR_TEXT_MAX];
@@ -407,7 +399,7 @@ static int bind_k(lua_State *L, int status, lua_KContext ctx) {
   lsockL_policy_addr(L, a, "bind");
   err = lsk_sock_bind(&s->s, a);
   if (err)
-    return fail(L, err, "bind", a);
+    return lsockL_fail(L, err, "bind", a);
   return 0;
 }
 
@@ -419,7 +411,7 @@ static int m_bind(lua_State *L) {
                     lsockL_canblock(L) ? NULL : &l);
   lua_settop(L, 1);
   *(lsk_addr *)lua_newuserdatauv(L, sizeof(lsk_addr), 0) = a;
-  lua_pushinteger(L, DEADLINE_UNSET);
+  lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
   if (!l) {
     lua_pushnil(L);
     return bind_k(L, LUA_OK, 0);
@@ -438,14 +430,14 @@ static int m_listen(lua_State *L) {
     backlog = INT32_MAX;
   int err = lsk_sock_listen(&s->s, (int)backlog);
   if (err)
-    return fail(L, err, "listen", NULL);
+    return lsockL_fail(L, err, "listen", NULL);
   return 0;
 }
 
 /* accept: slot 2 the new socket, 3 the deadline. */
 static int accept_k(lua_State *L, int status, lua_KContext ctx) {
   int err;
-  lsockL_Socket *s = resume_k(L, status, 3, "accept", &err);
+  lsockL_Socket *s = lsockL_resumek(L, status, 3, "accept", &err);
   lsockL_Socket *c = (lsockL_Socket *)lua_touserdata(L, 2);
   lsk_addr peer;
   (void)ctx;
@@ -453,11 +445,11 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
     err = lsk_sock_accept(&s->s, &c->s, &peer);
     if (err != EAGAIN)
       break;
-    err = waitk(L, s, LSK_WANT_READ, 3, accept_k);
+    err = lsockL_waitk(L, s, LSK_WANT_READ, 3, accept_k);
   }
   if (err) {
     uncount(c);
-    return fail(L, err, "accept", NULL);
+    return lsockL_fail(L, err, "accept", NULL);
   }
   c->closed = 0;
   lua_settop(L, 2);
@@ -470,7 +462,7 @@ static int m_accept(lua_State *L) {
   /* The new object exists before the descriptor does, so nothing can
    * fail between accept4 and the descriptor having an owner. */
   lsockL_newsock(L);
-  lua_pushinteger(L, DEADLINE_UNSET);
+  lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
   return accept_k(L, LUA_OK, 0);
 }
 
@@ -484,7 +476,7 @@ static int connect_k(lua_State *L, int status, lua_KContext ctx) {
   int ex = lua_toboolean(L, 4);
   const char *op = ex ? "connect_ex" : "connect";
   int err;
-  lsockL_Socket *s = resume_k(L, status, 6, op, &err);
+  lsockL_Socket *s = lsockL_resumek(L, status, 6, op, &err);
   lsk_addr *a = (lsk_addr *)lua_touserdata(L, 2);
   int phase = (int)lua_tointeger(L, 5);
   (void)ctx;
@@ -508,13 +500,13 @@ static int connect_k(lua_State *L, int status, lua_KContext ctx) {
       goto out;
     lua_pushinteger(L, C_WAIT);
     lua_replace(L, 5);
-    err = waitk(L, s, LSK_WANT_WRITE, 3, connect_k);
+    err = lsockL_waitk(L, s, LSK_WANT_WRITE, 3, connect_k);
   }
   while (err == 0) {
     err = lsk_sock_connect_finish(&s->s);
     if (err != EINPROGRESS && err != EALREADY)
       break;
-    err = waitk(L, s, LSK_WANT_WRITE, 3, connect_k);
+    err = lsockL_waitk(L, s, LSK_WANT_WRITE, 3, connect_k);
   }
 out:
   if (ex) {
@@ -526,7 +518,7 @@ out:
     return 1;
   }
   if (err)
-    return fail(L, err, op, a);
+    return lsockL_fail(L, err, op, a);
   return 0;
 }
 
@@ -543,7 +535,7 @@ static int connect_start(lua_State *L, int ex) {
   lua_settop(L, 1);
   /* The address moves to a stack slot: it must survive a yield. */
   *(lsk_addr *)lua_newuserdatauv(L, sizeof(lsk_addr), 0) = a;
-  lua_pushinteger(L, DEADLINE_UNSET);
+  lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
   lua_pushboolean(L, ex);
   lua_pushinteger(L, l ? C_LOOKUP : C_START);
   if (!l) {
@@ -602,7 +594,7 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
   int withaddr = lua_toboolean(L, 5);
   const char *op = withaddr ? "recvfrom" : "recv";
   int err;
-  lsockL_Socket *s = resume_k(L, status, 5, op, &err);
+  lsockL_Socket *s = lsockL_resumek(L, status, 5, op, &err);
   size_t n = (size_t)lua_tointeger(L, 2);
   int flags = (int)lua_tointeger(L, 3);
   char stackbuf[STACKBUF];
@@ -622,10 +614,10 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx) {
     lua_settop(L, 5);
     if (err != EAGAIN)
       break;
-    err = waitk(L, s, LSK_WANT_READ, 4, recv_k);
+    err = lsockL_waitk(L, s, LSK_WANT_READ, 4, recv_k);
   }
   if (err)
-    return fail(L, err, op, NULL);
+    return lsockL_fail(L, err, op, NULL);
   if (!withaddr)
     return 1;
   return 1 + lsockL_pushaddr(L, &from);
@@ -645,7 +637,7 @@ static int recv_start(lua_State *L, int withaddr) {
     lua_pushinteger(L, 0);
     lua_replace(L, 3);
   }
-  lua_pushinteger(L, DEADLINE_UNSET);
+  lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
   lua_pushboolean(L, withaddr);
   return recv_k(L, LUA_OK, 0);
 }
@@ -667,7 +659,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
   const lsk_addr *to = (const lsk_addr *)lua_touserdata(L, 6);
   const char *op = all ? "sendall" : to ? "sendto" : "send";
   int err;
-  lsockL_Socket *s = resume_k(L, status, 7, op, &err);
+  lsockL_Socket *s = lsockL_resumek(L, status, 7, op, &err);
   size_t len;
   const char *data = lua_tolstring(L, 2, &len);
   int flags = (int)lua_tointeger(L, 3);
@@ -687,10 +679,10 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
     /* Progress must survive a yield. */
     lua_pushinteger(L, (lua_Integer)off);
     lua_replace(L, 5);
-    err = waitk(L, s, LSK_WANT_WRITE, 4, send_k);
+    err = lsockL_waitk(L, s, LSK_WANT_WRITE, 4, send_k);
   }
   if (err)
-    return fail(L, err, op, to);
+    return lsockL_fail(L, err, op, to);
   if (all)
     return 0;
   lua_pushinteger(L, (lua_Integer)off);
@@ -703,7 +695,7 @@ static int send_start(lua_State *L, int all) {
   lua_Integer flags = luaL_optinteger(L, 3, 0);
   lua_settop(L, 2);
   lua_pushinteger(L, flags);
-  lua_pushinteger(L, DEADLINE_UNSET);
+  lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
   lua_pushinteger(L, 0);
   lua_pushnil(L);
   lua_pushboolean(L, all);
@@ -722,7 +714,7 @@ static int m_sendall(lua_State *L) {
  * lookup, 6 the deadline; then the slots of send_k. */
 static int sendto_k(lua_State *L, int status, lua_KContext ctx) {
   int err;
-  resume_k(L, status, 6, "sendto", &err);
+  lsockL_resumek(L, status, 6, "sendto", &err);
   lsk_addr *to = (lsk_addr *)lua_touserdata(L, 4);
   if (lua_islightuserdata(L, 5)) {
     char where[LSK_ADDR_TEXT_MAX];
@@ -766,7 +758,7 @@ static int m_sendto(lua_State *L) {
     lua_pushlightuserdata(L, l);
   else
     lua_pushnil(L);
-  lua_pushinteger(L, DEADLINE_UNSET);
+  lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
   if (!l)
     return sendto_k(L, LUA_OK, 0);
   return sendto_k(L, LUA_OK, lookup_wait(L, s, 5, 6, sendto_k));
@@ -779,7 +771,7 @@ static int m_shutdown(lua_State *L) {
                 "must be SHUT_RD, SHUT_WR or SHUT_RDWR");
   int err = lsk_sock_shutdown(&s->s, (int)how);
   if (err)
-    return fail(L, err, "shutdown", NULL);
+    return lsockL_fail(L, err, "shutdown", NULL);
   return 0;
 }
 
@@ -790,7 +782,7 @@ static int m_getsockname(lua_State *L) {
   lsk_addr a;
   int err = lsk_sock_name(&s->s, &a);
   if (err)
-    return fail(L, err, "getsockname", NULL);
+    return lsockL_fail(L, err, "getsockname", NULL);
   return lsockL_pushaddr(L, &a);
 }
 
@@ -799,7 +791,7 @@ static int m_getpeername(lua_State *L) {
   lsk_addr a;
   int err = lsk_sock_peer(&s->s, &a);
   if (err)
-    return fail(L, err, "getpeername", NULL);
+    return lsockL_fail(L, err, "getpeername", NULL);
   return lsockL_pushaddr(L, &a);
 }
 
@@ -840,7 +832,7 @@ static int m_setsockopt(lua_State *L) {
   }
   int err = lsk_sock_setopt(&s->s, level, name, v, len);
   if (err)
-    return fail(L, err, "setsockopt", NULL);
+    return lsockL_fail(L, err, "setsockopt", NULL);
   return 0;
 }
 
@@ -852,7 +844,7 @@ static int m_getsockopt(lua_State *L) {
     int v = 0;
     socklen_t len = sizeof v;
     if ((err = lsk_sock_getopt(&s->s, level, name, &v, &len)) != 0)
-      return fail(L, err, "getsockopt", NULL);
+      return lsockL_fail(L, err, "getsockopt", NULL);
     lua_pushinteger(L, v);
     return 1;
   }
@@ -862,7 +854,7 @@ static int m_getsockopt(lua_State *L) {
   char buf[1024];
   socklen_t len = (socklen_t)buflen;
   if ((err = lsk_sock_getopt(&s->s, level, name, buf, &len)) != 0)
-    return fail(L, err, "getsockopt", NULL);
+    return lsockL_fail(L, err, "getsockopt", NULL);
   lua_pushlstring(L, buf, len);
   return 1;
 }

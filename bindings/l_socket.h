@@ -5,6 +5,7 @@
 #define LSOCK_L_SOCKET_H
 
 #include <lua.h>
+#include <stdint.h>
 
 #include "../core/clock.h"
 #include "../core/sock.h"
@@ -49,6 +50,33 @@ lsk_deadline lsockL_deadline(const lsockL_Socket *s);
  * resume: a task then waits without yielding, running the other tasks. */
 int lsockL_wait(lua_State *L, const lsockL_Socket *s, int events,
                 lsk_deadline d, lua_KFunction k, lua_KContext ctx);
+
+/* The continuation protocol of the socket methods (l_socket.c's shape,
+ * shared by l_msg.c): an operation's deadline lives in a stack slot as an
+ * integer, LSOCK_DEADLINE_UNSET until the first wait takes it, so that an
+ * operation that succeeds at once never reads the clock and the deadline
+ * survives a task's yield. */
+#define LSOCK_DEADLINE_UNSET INT64_MIN
+
+/* The deadline in stack slot `slot`, taken now if unset. */
+lsk_deadline lsockL_slotdeadline(lua_State *L, const lsockL_Socket *s,
+                                 int slot);
+
+/* lsockL_wait with the deadline in `slot` (passed to k as its ctx). */
+int lsockL_waitk(lua_State *L, const lsockL_Socket *s, int events, int slot,
+                 lua_KFunction k);
+
+/* Raises the error object for a failed operation on a socket (`a`, if
+ * not NULL, is the address shown); EINTR with an interrupt pending
+ * becomes "interrupted!". Never returns. */
+int lsockL_fail(lua_State *L, int err, const char *op, const lsk_addr *a);
+
+/* The start of every continuation: self (argument 1) still open (a close
+ * while a task waited raises EBADF), the stack cut to `top` slots, and
+ * *err the outcome of the wait that ended (0 when status is not
+ * LUA_YIELD). */
+lsockL_Socket *lsockL_resumek(lua_State *L, int status, int top,
+                              const char *op, int *err);
 
 /* The module's default timeout for new sockets (-1 for none). */
 double lsockL_getdefault(lua_State *L);
