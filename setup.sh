@@ -10,7 +10,7 @@ set -eu
 cd "$(dirname "$0")"
 
 packages="lua5.4 liblua5.4-dev lua-busted cmake gcc make pkg-config libedit-dev
-  valgrind luarocks curl socat netcat-openbsd python3"
+  valgrind luarocks curl socat netcat-openbsd python3 clang libclang-rt-14-dev"
 
 install_missing() {
   missing=""
@@ -50,6 +50,10 @@ test)
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure || status=1
+  # The libFuzzer harnesses of fuzz/ (clang), 30 s each.
+  cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DLSOCK_FUZZ=ON >/dev/null
+  cmake --build build-fuzz -j "$(nproc)" --target fuzz_addr fuzz_read
+  ctest --test-dir build-fuzz -R '^fuzz_' --output-on-failure || status=1
   exit $status
   ;;
 coverage)

@@ -142,7 +142,8 @@ int lsockL_fail(lua_State *L, int err, const char *op, const lsk_addr *a) {
     return interrupted(L);
   if (a)
     lsk_addr_format(a, where, sizeof where);
-  return lsockL_error(L, err, op, a ? where : NULL);
+  /* An unnamed Unix address formats as "": no address to show. */
+  return lsockL_error(L, err, op, a && where[0] ? where : NULL);
 }
 
 lsockL_Socket *lsockL_resumek(lua_State *L, int status, int top,
@@ -958,6 +959,7 @@ static const luaL_Reg functions[] = {
 void lsockL_opensocket(lua_State *L) {
   State *st = (State *)lua_newuserdatauv(L, sizeof(State), 0);
   st->deftimeout = -1;
+  st->open = 0;
   lua_rawsetp(L, LUA_REGISTRYINDEX, &statekey);
   luaL_newmetatable(L, LSOCK_SOCKET);  /* module, mt */
   luaL_setfuncs(L, metamethods, 0);
