@@ -333,7 +333,7 @@ describe("degenerate arguments", function()
   end)
 
   it("recv(0) returns \"\" and leaves the data", function()
-    -- (With nothing waiting, see spec/regress/recv_zero_spec.lua.)
+    -- (With nothing waiting, see spec/regress/5-recv-zero_spec.lua.)
     local c, conn = helpers.tcp_pair()
     conn:sendall("kept")
     assert.equal("", c:recv(0))
@@ -551,6 +551,6 @@ describe("a socket closed under a running call", function()
       assert.equal("finalizers ran inside the call\n" .. case[3] .. "\n", out)
     end)
   end
-  -- f:close() in that finalizer: spec/regress/makefile_closed_in_read_spec.
+  -- f:close() in that finalizer: spec/regress/5-makefile-closed-in-read_spec.lua.
   -- Closing from another task while a task waits needs the event loop.
 end)
