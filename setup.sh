@@ -10,7 +10,8 @@ set -eu
 cd "$(dirname "$0")"
 
 packages="lua5.4 liblua5.4-dev lua-busted cmake gcc make pkg-config libedit-dev
-  valgrind luarocks curl socat netcat-openbsd python3 clang libclang-rt-14-dev"
+  valgrind luarocks curl socat netcat-openbsd python3 clang libclang-rt-14-dev
+  lua-socket util-linux"
 
 install_missing() {
   missing=""
@@ -54,6 +55,9 @@ test)
   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DLSOCK_FUZZ=ON >/dev/null
   cmake --build build-fuzz -j "$(nproc)" --target fuzz_addr fuzz_read
   ctest --test-dir build-fuzz -R '^fuzz_' --output-on-failure || status=1
+  # The benchmark scripts once each at small sizes: a smoke test that each
+  # runs and its output parses, never a speed (bench/run.sh --help).
+  sh bench/run.sh --quick || status=1
   exit $status
   ;;
 coverage)
