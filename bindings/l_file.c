@@ -613,7 +613,7 @@ static int read_step(lua_State *L, int status, int base, lua_KFunction k) {
   lsockL_File *f = (lsockL_File *)lua_touserdata(L, 1);
   int nargs = base - 2, werr = resumed(L, status), r = R_DONE, err;
   RState st;
-  size_t count;
+  size_t count = 0;
   st.k = (int)getslot(L, base + RS_K);
   lua_settop(L, base + NRSLOTS - 1 + st.k);
   if (werr >= 0) {
@@ -688,7 +688,7 @@ static int read_step(lua_State *L, int status, int base, lua_KFunction k) {
  * 2 on (none means "l"). Checks them and pushes the slots. */
 static int read_start(lua_State *L, lsockL_File *f, lua_KFunction k) {
   int nargs = lua_gettop(L) - 1, i, base;
-  size_t count;
+  size_t count = 0;
   if (nargs == 0) {
     lua_pushliteral(L, "l");
     nargs = 1;
@@ -744,7 +744,7 @@ static int lines_iter(lua_State *L) {
 
 static int m_lines(lua_State *L) {
   int n = lua_gettop(L) - 1, i;
-  size_t count;
+  size_t count = 0;
   checkreadable(L);
   luaL_argcheck(L, n <= MAXARGLINE, MAXARGLINE + 2, "too many arguments");
   for (i = 2; i <= n + 1; i++) /* a bad format fails here, not later */
