@@ -214,4 +214,39 @@ function helpers.argerror(fragment, f, ...)
   return e
 end
 
+-- Tasks: every task a spec spawns through helpers.spawn, so that
+-- helpers.settle can wait for leftovers (bounded) and no failure leaks into
+-- the next spec.
+local spawned = {}
+
+-- Adds a task spawned some other way to those helpers.settle collects.
+function helpers.keep_task(t)
+  spawned[#spawned + 1] = t
+  return t
+end
+
+function helpers.spawn(fn, ...)
+  return helpers.keep_task(socket.spawn(fn, ...))
+end
+
+-- Closes the tracked sockets (which wakes any task still waiting on them
+-- with EBADF), then collects every task spawned through helpers.spawn:
+-- each join is bounded, and a failure is swallowed here because the spec
+-- already made its assertions.
+function helpers.settle()
+  helpers.cleanup()
+  for i = #spawned, 1, -1 do
+    pcall(spawned[i].join, spawned[i], 5)
+    spawned[i] = nil
+  end
+end
+
+-- A socketpair with the generous timeout, tracked for cleanup.
+function helpers.pair()
+  local a, b = helpers.track(socket.socketpair())
+  a:settimeout(helpers.TIMEOUT)
+  b:settimeout(helpers.TIMEOUT)
+  return a, b
+end
+
 return helpers

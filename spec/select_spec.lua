@@ -10,29 +10,7 @@ local helpers = require "spec.helpers"
 
 local now = helpers.now
 
-local spawned = {}
-
-local function spawn(fn, ...)
-  local t = socket.spawn(fn, ...)
-  spawned[#spawned + 1] = t
-  return t
-end
-
--- Closes the tracked sockets, then collects this spec's tasks (bounded).
-local function settle()
-  helpers.cleanup()
-  for i = #spawned, 1, -1 do
-    pcall(spawned[i].join, spawned[i], 5)
-    spawned[i] = nil
-  end
-end
-
-local function pair()
-  local a, b = helpers.track(socket.socketpair())
-  a:settimeout(helpers.TIMEOUT)
-  b:settimeout(helpers.TIMEOUT)
-  return a, b
-end
+local spawn, settle, pair = helpers.spawn, helpers.settle, helpers.pair
 
 -- The per-process descriptor limit from the shell (nil if unknown).
 local function fd_limit()

@@ -9,35 +9,7 @@ local helpers = require "spec.helpers"
 
 local now = helpers.now
 
--- Every task a spec spawns, so that after_each can wait for leftovers
--- (bounded) and no failure leaks into the next spec.
-local spawned = {}
-
-local function spawn(fn, ...)
-  local t = socket.spawn(fn, ...)
-  spawned[#spawned + 1] = t
-  return t
-end
-
--- Closes the tracked sockets (which wakes any task still waiting on them
--- with EBADF), then collects every task this spec spawned: each join is
--- bounded, and a failure is swallowed here because the spec already made
--- its assertions.
-local function settle()
-  helpers.cleanup()
-  for i = #spawned, 1, -1 do
-    pcall(spawned[i].join, spawned[i], 5)
-    spawned[i] = nil
-  end
-end
-
--- A socketpair with the helpers' generous timeout, tracked for cleanup.
-local function pair()
-  local a, b = helpers.track(socket.socketpair())
-  a:settimeout(helpers.TIMEOUT)
-  b:settimeout(helpers.TIMEOUT)
-  return a, b
-end
+local spawn, settle, pair = helpers.spawn, helpers.settle, helpers.pair
 
 -- A listening socket on 127.0.0.1 with a kernel-chosen port and a
 -- backlog able to take `backlog` pending connections. Returns it, port.
@@ -138,7 +110,7 @@ describe("socket.spawn", function()
         order[#order + 1] = "child"
         return "late"
       end)
-      spawned[#spawned + 1] = child
+      helpers.keep_task(child)
       order[#order + 1] = "parent"
       return sum
     end)
@@ -642,7 +614,7 @@ describe("errors in tasks", function()
       error("task blew up")
     end
     local t = socket.spawn(function() failing_worker_fn() end)
-    spawned[#spawned + 1] = t
+    helpers.keep_task(t)
     local e = helpers.fails(socket.run)
     assert.equal("string", type(e))
     assert.is_truthy(e:find("error in task", 1, true), e)
@@ -675,7 +647,7 @@ describe("errors in tasks", function()
       socket.sleep(0.05)
       error("failed after the join gave up")
     end)
-    spawned[#spawned + 1] = t
+    helpers.keep_task(t)
     assert.equal("timeout", helpers.fails(t.join, t, 0.01).kind)
     local e = helpers.fails(socket.run)
     assert.is_truthy(tostring(e):find("error in task", 1, true), tostring(e))
