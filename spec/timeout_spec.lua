@@ -219,9 +219,10 @@ describe("a sendall timeout", function()
     -- A child process drains 1 MB every 0.1 s, so every wait inside
     -- sendall is short and 64 MB would take seconds: only a deadline over
     -- the whole call stops it at 1 s. (A reset, from SO_LINGER 0, then
-    -- ends the child at once.)
+    -- ends the child at once; its 60 s limit only bounds a broken run,
+    -- as under valgrind setting up 64 MB alone can take seconds.)
     local l, _, port = helpers.tcp_listener()
-    local child = assert(io.popen(("timeout 10 bash -c " ..
+    local child = assert(io.popen(("timeout 60 bash -c " ..
       "'exec 3<>/dev/tcp/127.0.0.1/%d && " ..
       "while [ $(head -c 1048576 <&3 | wc -c) -gt 0 ]; do sleep 0.1; done' " ..
       ">/dev/null 2>&1"):format(port)))
