@@ -547,7 +547,8 @@ static int f_create_server(lua_State *L) {
   snprintf(where, sizeof where, family == AF_INET6 ? "[%.60s]:%d" : "%.60s:%d",
            host, port);
   lsockL_Socket *s = lsockL_newsock(L);
-  int err = lsk_sock_open(&s->s, family, SOCK_STREAM, 0);
+  int err = lsk_sock_open(&s->s, family, SOCK_STREAM | lsockL_newflags(L, s),
+                          0);
   if (err)
     return lsockL_error(L, err, "create_server", where);
   s->closed = 0;

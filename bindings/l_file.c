@@ -146,6 +146,7 @@ static int sendall(lua_State *L, lsockL_File *f, const char *p, size_t len,
       return 0;
     if (f->sock->s.fd < 0) /* detached: the number is someone else's now */
       return EBADF;
+    lsockL_direct(L, f->sock);
     err = lsk_sock_send(&f->sock->s, p + *done, len - *done, 0, &sent, NULL);
     if (err == 0) {
       *done += sent;
@@ -567,6 +568,7 @@ static int fill(lua_State *L, lsockL_File *f, size_t need) {
   room = f->vbuf == VB_NO ? want : f->rcap - f->rend;
   if (s->s.fd < 0) /* detached: the number is someone else's now */
     return lsockL_error(L, EBADF, "read", NULL);
+  lsockL_direct(L, s);
   err = lsk_sock_recv(&s->s, f->rbuf + f->rend, room, 0, &got, NULL);
   if (err == 0) {
     if (got == 0)
@@ -822,6 +824,7 @@ static int mm_gc(lua_State *L) {
   if (s->s.fd >= 0 && f->wend > f->wpos) {
     struct sendctx c = {f->wbuf + f->wpos, f->wend - f->wpos, 0};
     /* TODO: inside a task this blocks the loop; __gc cannot yield. */
+    s->s.block = 0; /* one attempt per call: the deadline holds */
     (void)lsk_sock_call(&s->s, LSK_WANT_WRITE, sendop, &c, lsockL_deadline(s));
   }
   release(L, f);

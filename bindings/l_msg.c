@@ -103,6 +103,7 @@ static int sendmsg_k(lua_State *L, int status, lua_KContext ctx) {
   size_t sent = 0;
   (void)ctx;
   while (err == 0) {
+    lsockL_direct(L, s);
     err = lsk_sock_sendmsg(&s->s, &g->m, flags, &sent);
     if (err != EAGAIN)
       break;
@@ -306,6 +307,7 @@ static int recvmsg_k(lua_State *L, int status, lua_KContext ctx) {
       m.msg_control = ctlbuf(c);
       m.msg_controllen = c->cap;
     }
+    lsockL_direct(L, s);
     err = lsk_sock_recvmsg(&s->s, &m, flags, &got);
     if (err == 0) {
       from.len = m.msg_namelen;
@@ -438,6 +440,7 @@ static int sendfile_k(lua_State *L, int status, lua_KContext ctx) {
                                                   : (size_t)left;
     size_t sent = 0;
     if (how == F_SENDFILE) {
+      lsockL_direct(L, s);
       err = lsk_sock_sendfile(&s->s, fd, &off, want, &sent);
       if (err == ENOTSUP) { /* not a regular file: copy it through us */
         how = F_PREAD;
@@ -464,6 +467,7 @@ static int sendfile_k(lua_State *L, int status, lua_KContext ctx) {
           break;
         data = buf;
       }
+      lsockL_direct(L, s);
       err = lsk_sock_send(&s->s, data, len, 0, &sent, NULL);
       if (how == F_READ) {
         /* What a pipe gave is gone from it: keep what did not go. */

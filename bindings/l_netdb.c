@@ -460,12 +460,13 @@ static int f_socketpair(lua_State *L) {
   lsockL_policy_family(L, family, "socketpair");
   lsockL_Socket *a = lsockL_newsock(L);
   lsockL_Socket *b = lsockL_newsock(L);  /* a, b: both closed for now */
-  int err = lsk_sock_pair(&a->s, &b->s, family, base, proto);
+  if (type & SOCK_NONBLOCK)
+    a->timeout = b->timeout = 0;
+  int err = lsk_sock_pair(&a->s, &b->s, family, base | lsockL_newflags(L, a),
+                          proto);
   if (err)
     return lsockL_error(L, err, "socketpair", NULL);
   a->closed = b->closed = 0;
-  if (type & SOCK_NONBLOCK)
-    a->timeout = b->timeout = 0;
   return 2;
 }
 
@@ -484,6 +485,7 @@ static int f_fromfd(lua_State *L) {
   if (err)
     return lsockL_error(L, err, "fromfd", NULL);
   s->closed = 0;
+  s->shared = 1;
   /* The family is known only now; a refused one leaves an object that
    * its __gc closes. */
   lsockL_policy_family(L, s->s.family, "fromfd");

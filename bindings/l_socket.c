@@ -49,8 +49,22 @@ void lsockL_setdefault(lua_State *L, double t) {
 
 /* ---- creation, self checks, lifetime ---- */
 
+/* The metatable is also kept under a light userdata key: the check on
+ * every method call then finds it without luaL_checkudata's look-up by
+ * name, which compares the name's text each time. */
+static const char metakey = 0;
+
 lsockL_Socket *lsockL_tosock(lua_State *L, int i) {
-  return (lsockL_Socket *)luaL_checkudata(L, i, LSOCK_SOCKET);
+  void *p = lua_touserdata(L, i);
+  if (p && lua_getmetatable(L, i)) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &metakey);
+    int same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (same)
+      return (lsockL_Socket *)p;
+  }
+  luaL_typeerror(L, i, LSOCK_SOCKET);
+  return NULL;
 }
 
 lsockL_Socket *lsockL_checkopen(lua_State *L, int i, const char *op) {
@@ -71,8 +85,10 @@ lsockL_Socket *lsockL_newsock(lua_State *L) {
   s->s.family = s->s.type = s->s.proto = 0;
   s->closed = 1; /* until the caller has a descriptor in it */
   s->nfiles = 0;
-  s->timeout = getstate(L)->deftimeout;
-  luaL_setmetatable(L, LSOCK_SOCKET);
+  s->shared = 0;
+  s->timeout = st->deftimeout;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &metakey);
+  lua_setmetatable(L, -2);
   return s;
 }
 
@@ -94,7 +110,16 @@ void lsockL_release(lua_State *L, lsockL_Socket *s) {
   }
 }
 
-/* ---- deadlines and waiting ---- */
+/* ---- blocking in the kernel, deadlines and waiting ---- */
+
+int lsockL_direct(lua_State *L, lsockL_Socket *s) {
+  s->s.block = s->timeout < 0 && !s->shared && lsockL_canblock(L);
+  return s->s.block;
+}
+
+int lsockL_newflags(lua_State *L, const lsockL_Socket *s) {
+  return s->timeout >= 0 || !lsockL_canblock(L) ? SOCK_NONBLOCK : 0;
+}
 
 lsk_deadline lsockL_deadline(const lsockL_Socket *s) {
   if (s->timeout < 0)
@@ -188,14 +213,15 @@ static int f_socket(lua_State *L) {
   luaL_argcheck(L, proto >= 0 && proto <= 0xffff, 3, "protocol out of range");
   lsockL_policy_family(L, (int)family, "socket");
   lsockL_Socket *s = lsockL_newsock(L);
-  int err = lsk_sock_open(&s->s, (int)family, (int)base, (int)proto);
+  if (type & SOCK_NONBLOCK)
+    s->timeout = 0;
+  int err = lsk_sock_open(&s->s, (int)family,
+                          (int)base | lsockL_newflags(L, s), (int)proto);
   if (err) {
     uncount(s);
     return lsockL_fail(L, err, "socket", NULL);
   }
   s->closed = 0;
-  if (type & SOCK_NONBLOCK)
-    s->timeout = 0;
   return 1;
 }
 
@@ -251,6 +277,7 @@ static int m_dup(lua_State *L) {
     return lsockL_fail(L, err, "dup", NULL);
   d->closed = 0;
   d->timeout = s->timeout; /* as Python's dup() */
+  s->shared = d->shared = 1;
   return 1;
 }
 
@@ -321,12 +348,13 @@ static int mm_tostring(lua_State *L) {
   return 1;
 }
 
-/* Methods first, then the read-only fields family, type and proto. */
+/* Methods first, then the read-only fields family, type and proto. A
+ * method is found before self is checked: the method checks it anyway. */
 static int mm_index(lua_State *L) {
-  lsockL_Socket *s = lsockL_tosock(L, 1);
   lua_pushvalue(L, 2);
   if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
     return 1;
+  lsockL_Socket *s = lsockL_tosock(L, 1);
   const char *k = lua_tostring(L, 2);
   if (k && strcmp(k, "family") == 0)
     lua_pushinteger(L, s->s.family);
@@ -443,6 +471,7 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
   lsk_addr peer;
   (void)ctx;
   while (err == 0) {
+    lsockL_direct(L, s);
     err = lsk_sock_accept(&s->s, &c->s, &peer);
     if (err != EAGAIN)
       break;
@@ -496,6 +525,7 @@ static int connect_k(lua_State *L, int status, lua_KContext ctx) {
   }
   if (phase == C_START) {
     lsockL_policy_addr(L, a, op);
+    lsockL_direct(L, s);
     err = lsk_sock_connect_start(&s->s, a);
     if (err != EINPROGRESS || s->timeout == 0)
       goto out;
@@ -589,55 +619,74 @@ static size_t recvsize(const lsockL_Socket *s, size_t n) {
   return pending < n ? pending : n;
 }
 
-/* recv and recvfrom: slots 2 bufsize, 3 flags, 4 deadline, 5 true for
- * recvfrom. Pushes the data and, for recvfrom, the sender's address. */
+/* One recv attempt for n bytes: pushes the data (and, for recvfrom, the
+ * sender's address) and returns 0, or returns EAGAIN or errno with
+ * nothing pushed. */
+static int recv_once(lua_State *L, lsockL_Socket *s, size_t n, int flags,
+                     int withaddr, int *nres) {
+  char stackbuf[STACKBUF];
+  lsk_addr from;
+  size_t got = 0, want = recvsize(s, n);
+  char *buf = want <= STACKBUF ? stackbuf
+                               : (char *)lua_newuserdatauv(L, want, 0);
+  lsockL_direct(L, s);
+  int err = lsk_sock_recv(&s->s, buf, want, flags, &got,
+                          withaddr ? &from : NULL);
+  if (err) {
+    if (buf != stackbuf)
+      lua_pop(L, 1);
+    return err;
+  }
+  lua_pushlstring(L, buf, got);
+  if (buf != stackbuf)
+    lua_remove(L, -2);
+  *nres = withaddr ? 1 + lsockL_pushaddr(L, &from) : 1;
+  return 0;
+}
+
+/* recv and recvfrom once the first attempt said EAGAIN: slots 2 bufsize,
+ * 3 flags, 4 deadline, 5 true for recvfrom. Waits, then tries again. */
 static int recv_k(lua_State *L, int status, lua_KContext ctx) {
   int withaddr = lua_toboolean(L, 5);
   const char *op = withaddr ? "recvfrom" : "recv";
-  int err;
+  int err, nres = 0;
   lsockL_Socket *s = lsockL_resumek(L, status, 5, op, &err);
   size_t n = (size_t)lua_tointeger(L, 2);
   int flags = (int)lua_tointeger(L, 3);
-  char stackbuf[STACKBUF];
-  lsk_addr from;
-  size_t got = 0;
   (void)ctx;
+  if (status != LUA_YIELD)
+    err = lsockL_waitk(L, s, LSK_WANT_READ, 4, recv_k);
   while (err == 0) {
-    size_t want = recvsize(s, n);
-    char *buf = want <= STACKBUF ? stackbuf
-                                 : (char *)lua_newuserdatauv(L, want, 0);
-    err = lsk_sock_recv(&s->s, buf, want, flags, &got,
-                        withaddr ? &from : NULL);
-    if (err == 0) {
-      lua_pushlstring(L, buf, got);
-      break;
-    }
-    lua_settop(L, 5);
+    err = recv_once(L, s, n, flags, withaddr, &nres);
     if (err != EAGAIN)
       break;
     err = lsockL_waitk(L, s, LSK_WANT_READ, 4, recv_k);
   }
   if (err)
     return lsockL_fail(L, err, op, NULL);
-  if (!withaddr)
-    return 1;
-  return 1 + lsockL_pushaddr(L, &from);
+  return nres;
 }
 
+/* The first attempt is made here, before any stack slot is set up: most
+ * calls end with it. */
 static int recv_start(lua_State *L, int withaddr) {
-  lsockL_checkopen(L, 1, withaddr ? "recvfrom" : "recv");
+  const char *op = withaddr ? "recvfrom" : "recv";
+  lsockL_Socket *s = lsockL_checkopen(L, 1, op);
   size_t n = checksize(L, 2);
-  luaL_optinteger(L, 3, 0);
+  lua_Integer flags = luaL_optinteger(L, 3, 0);
+  int nres = 0, err;
   if (n == 0 && !withaddr) {
     /* As CPython's sock_recv: nothing asked, nothing to wait for. */
     lua_pushliteral(L, "");
     return 1;
   }
-  lua_settop(L, 3);
-  if (lua_isnil(L, 3)) {
-    lua_pushinteger(L, 0);
-    lua_replace(L, 3);
-  }
+  err = recv_once(L, s, n, (int)flags, withaddr, &nres);
+  if (err == 0)
+    return nres;
+  if (err != EAGAIN)
+    return lsockL_fail(L, err, op, NULL);
+  lua_settop(L, 2);
+  lua_pushinteger(L, flags);
   lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
   lua_pushboolean(L, withaddr);
   return recv_k(L, LUA_OK, 0);
@@ -654,7 +703,10 @@ static int m_recvfrom(lua_State *L) {
 /* send, sendall and sendto share one step: slots 2 data, 3 flags,
  * 4 deadline, 5 bytes sent so far, 6 the address (sendto) or nil,
  * 7 true for sendall. sendall loops until every byte went, under one
- * deadline; send and sendto return after the first success. */
+ * deadline; send and sendto return after the first success. ctx
+ * SEND_WAIT says the caller's attempt said EAGAIN: wait first. */
+enum { SEND_TRY, SEND_WAIT };
+
 static int send_k(lua_State *L, int status, lua_KContext ctx) {
   int all = lua_toboolean(L, 7);
   const lsk_addr *to = (const lsk_addr *)lua_touserdata(L, 6);
@@ -665,18 +717,22 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
   const char *data = lua_tolstring(L, 2, &len);
   int flags = (int)lua_tointeger(L, 3);
   size_t off = (size_t)lua_tointeger(L, 5);
-  (void)ctx;
+  int wait = status != LUA_YIELD && ctx == SEND_WAIT;
   while (err == 0) {
     size_t sent;
-    err = lsk_sock_send(&s->s, data + off, len - off, flags, &sent, to);
-    if (err == 0) {
-      off += sent;
-      if (!all || off >= len)
+    if (!wait) {
+      lsockL_direct(L, s);
+      err = lsk_sock_send(&s->s, data + off, len - off, flags, &sent, to);
+      if (err == 0) {
+        off += sent;
+        if (!all || off >= len)
+          break;
+        continue;
+      }
+      if (err != EAGAIN)
         break;
-      continue;
     }
-    if (err != EAGAIN)
-      break;
+    wait = 0;
     /* Progress must survive a yield. */
     lua_pushinteger(L, (lua_Integer)off);
     lua_replace(L, 5);
@@ -690,17 +746,31 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
   return 1;
 }
 
+/* The first attempt is made here, before any stack slot is set up: most
+ * calls end with it. */
 static int send_start(lua_State *L, int all) {
-  lsockL_checkopen(L, 1, all ? "sendall" : "send");
-  luaL_checkstring(L, 2);
+  const char *op = all ? "sendall" : "send";
+  lsockL_Socket *s = lsockL_checkopen(L, 1, op);
+  size_t len, sent = 0;
+  const char *data = luaL_checklstring(L, 2, &len);
   lua_Integer flags = luaL_optinteger(L, 3, 0);
+  lsockL_direct(L, s);
+  int err = lsk_sock_send(&s->s, data, len, (int)flags, &sent, NULL);
+  if (err == 0 && (!all || sent >= len)) {
+    if (all)
+      return 0;
+    lua_pushinteger(L, (lua_Integer)sent);
+    return 1;
+  }
+  if (err && err != EAGAIN)
+    return lsockL_fail(L, err, op, NULL);
   lua_settop(L, 2);
   lua_pushinteger(L, flags);
   lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
-  lua_pushinteger(L, 0);
+  lua_pushinteger(L, (lua_Integer)sent);
   lua_pushnil(L);
   lua_pushboolean(L, all);
-  return send_k(L, LUA_OK, 0);
+  return send_k(L, LUA_OK, err == EAGAIN ? SEND_WAIT : SEND_TRY);
 }
 
 static int m_send(lua_State *L) {
@@ -734,7 +804,7 @@ static int sendto_k(lua_State *L, int status, lua_KContext ctx) {
   lua_pushinteger(L, 0);
   lua_insert(L, 5);                 /* ..., deadline, off, addr */
   lua_pushboolean(L, 0);            /* ..., addr, false */
-  return send_k(L, LUA_OK, 0);
+  return send_k(L, LUA_OK, SEND_TRY);
 }
 
 /* sendto(data, [flags,] addr...): a number in second place is flags, as no
@@ -876,8 +946,8 @@ static int m_gettimeout(lua_State *L) {
 }
 
 /* setblocking(flag): a boolean, or a number as Python reads it (0 is
- * false). The descriptor itself is always O_NONBLOCK; only the waiting
- * differs. */
+ * false). Only the timeout changes: each call puts the descriptor in the
+ * mode it needs (lsockL_direct). */
 static int m_setblocking(lua_State *L) {
   lsockL_Socket *s = lsockL_checkopen(L, 1, "setblocking");
   int on;
@@ -962,6 +1032,8 @@ void lsockL_opensocket(lua_State *L) {
   st->open = 0;
   lua_rawsetp(L, LUA_REGISTRYINDEX, &statekey);
   luaL_newmetatable(L, LSOCK_SOCKET);  /* module, mt */
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &metakey);
   luaL_setfuncs(L, metamethods, 0);
   luaL_newlib(L, methods);             /* module, mt, methods */
   lua_pushcclosure(L, mm_index, 1);    /* module, mt, __index */

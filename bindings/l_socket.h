@@ -18,6 +18,8 @@ typedef struct lsockL_Socket {
   int closed;     /* closed by the script; the fd may live on for files */
   int nfiles;     /* open makefile objects that still use s.fd */
   int *open;      /* the state's count of sockets, while this one counts */
+  int shared;     /* its open file may have other descriptors (dup,
+                     fromfd): it stays O_NONBLOCK, for their sake */
 } lsockL_Socket;
 
 /* Self (or argument i) as a socket, open or not; a non-socket raises an
@@ -37,6 +39,19 @@ lsockL_Socket *lsockL_newsock(lua_State *L);
  * holder and the script has closed the socket, the descriptor closes
  * (tasks waiting on it wake with EBADF). Safe from __gc. */
 void lsockL_release(lua_State *L, lsockL_Socket *s);
+
+/* Sets s->s.block for the system calls of the operation at hand and
+ * returns it: 1 when the call may block in the kernel (one system call,
+ * as C and Python make), which is when the socket has no timeout, its
+ * open file is its own and nothing else could run meanwhile (no task
+ * alive, not in one); 0 otherwise, when each attempt returns EAGAIN and
+ * the wait goes through lsockL_wait. Call it before every attempt. */
+int lsockL_direct(lua_State *L, lsockL_Socket *s);
+
+/* The O_NONBLOCK flag for a descriptor about to be made for s (or-ed into
+ * its type): set unless its calls are likely to block in the kernel, so a
+ * socket of a task server or with a timeout is made ready for them. */
+int lsockL_newflags(lua_State *L, const lsockL_Socket *s);
 
 /* The deadline for one operation starting now, from the socket's timeout. */
 lsk_deadline lsockL_deadline(const lsockL_Socket *s);

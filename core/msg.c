@@ -25,6 +25,8 @@ static int would_block(int err) {
 int lsk_sock_sendmsg(const lsk_sock *s, const struct msghdr *m, int flags,
                      size_t *sent) {
   ssize_t n;
+  if (!s->block)
+    flags |= MSG_DONTWAIT;
   RETRY_EINTR(sendmsg(s->fd, m, flags | MSG_NOSIGNAL), n);
   if (n < 0)
     return would_block(errno) ? EAGAIN : errno;
@@ -71,6 +73,8 @@ int lsk_sock_recvmsg(const lsk_sock *s, struct msghdr *m, int flags,
   ssize_t n;
   socklen_t namelen = m->msg_namelen;
   size_t ctllen = m->msg_controllen;
+  if (!s->block)
+    flags |= MSG_DONTWAIT;
   do {
     m->msg_namelen = namelen;
     m->msg_controllen = ctllen;
@@ -106,11 +110,13 @@ size_t lsk_msg_cmsg_space(size_t len) {
 /* sendfile(2) has no MSG_NOSIGNAL: SIGPIPE is blocked in this thread for
  * the call, and one it raised is taken off the pending set before the
  * mask is restored (unless one was already pending, which stays). */
-int lsk_sock_sendfile(const lsk_sock *s, int infd, off_t *offset,
+int lsk_sock_sendfile(lsk_sock *s, int infd, off_t *offset,
                       size_t count, size_t *sent) {
   sigset_t pipe, old, pending;
   ssize_t n;
-  int err = 0, was_pending;
+  int err = lsk_sock_setnonblock(s, !s->block), was_pending;
+  if (err)
+    return err;
   sigemptyset(&pipe);
   sigaddset(&pipe, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe, &old);

@@ -41,7 +41,7 @@ size_t lsk_msg_cmsg_space(size_t len);
  * socket, never raising SIGPIPE. Returns 0 with *sent set (0 at end of
  * file), EAGAIN, ENOTSUP when sendfile cannot read that kind of file (a
  * pipe, a socket: use the read fallback), or errno. */
-int lsk_sock_sendfile(const lsk_sock *s, int infd, off_t *offset,
+int lsk_sock_sendfile(lsk_sock *s, int infd, off_t *offset,
                       size_t count, size_t *sent);
 
 /* One read of up to len bytes of fd into buf: at `offset` (pread) when

@@ -65,7 +65,8 @@ static void fail(lsk_race *r, lsk_race_try *t, int err) {
 static int start(lsk_race *r, lsk_race_try *t) {
   int err = t->src_err;
   if (err == 0)
-    err = lsk_sock_open(&t->sock, t->addr.u.sa.sa_family, t->type, t->proto);
+    err = lsk_sock_open(&t->sock, t->addr.u.sa.sa_family,
+                        t->type | SOCK_NONBLOCK, t->proto);
   if (err == 0 && t->has_src)
     err = lsk_sock_bind(&t->sock, &t->src);
   if (err == 0)

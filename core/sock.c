@@ -19,20 +19,41 @@ static int would_block(int err) {
   return err == EAGAIN || err == EWOULDBLOCK;
 }
 
+/* type may carry SOCK_NONBLOCK, which says how the descriptor was made. */
 static int fill(lsk_sock *s, int fd, int family, int type, int proto) {
   s->fd = fd;
   s->family = family;
-  s->type = type;
+  s->type = type & ~SOCK_NONBLOCK;
   s->proto = proto;
+  s->block = 0;
+  s->fdnb = (type & SOCK_NONBLOCK) != 0;
   return 0;
 }
 
 int lsk_sock_open(lsk_sock *s, int family, int type, int proto) {
   s->fd = -1;
-  int fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
+  int fd = socket(family, type | SOCK_CLOEXEC, proto);
   if (fd < 0)
     return errno;
   return fill(s, fd, family, type, proto);
+}
+
+int lsk_sock_setnonblock(lsk_sock *s, int on) {
+  on = on != 0;
+  if (s->fdnb == on)
+    return 0;
+  int fl = fcntl(s->fd, F_GETFL);
+  if (fl < 0 ||
+      fcntl(s->fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK) < 0)
+    return errno;
+  s->fdnb = (unsigned char)on;
+  return 0;
+}
+
+/* For the calls without a per-call flag: the descriptor's O_NONBLOCK as
+ * the call wants it. */
+static int sync_mode(lsk_sock *s) {
+  return lsk_sock_setnonblock(s, !s->block);
 }
 
 static int readopt(int fd, int name, int *v) {
@@ -50,14 +71,14 @@ int lsk_sock_adopt(lsk_sock *s, int fd) {
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
       fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
     return errno;
-  return fill(s, fd, family, type, proto);
+  return fill(s, fd, family, type | SOCK_NONBLOCK, proto);
 }
 
 int lsk_sock_pair(lsk_sock *a, lsk_sock *b, int family, int type,
                   int proto) {
   int fds[2];
   a->fd = b->fd = -1;
-  if (socketpair(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto, fds) < 0)
+  if (socketpair(family, type | SOCK_CLOEXEC, proto, fds) < 0)
     return errno;
   fill(a, fds[0], family, type, proto);
   return fill(b, fds[1], family, type, proto);
@@ -88,13 +109,17 @@ int lsk_sock_close(lsk_sock *s) {
   return 0;
 }
 
-int lsk_sock_dup(const lsk_sock *s, lsk_sock *out) {
+int lsk_sock_dup(lsk_sock *s, lsk_sock *out) {
   out->fd = -1;
+  int err = lsk_sock_setnonblock(s, 1);
+  if (err)
+    return err;
   int fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
   if (fd < 0)
     return errno;
   *out = *s;
   out->fd = fd;
+  out->block = 0;
   return 0;
 }
 
@@ -110,24 +135,26 @@ int lsk_sock_shutdown(const lsk_sock *s, int how) {
   return shutdown(s->fd, how) < 0 ? errno : 0;
 }
 
-int lsk_sock_accept(const lsk_sock *s, lsk_sock *conn, lsk_addr *peer) {
-  int fd;
+int lsk_sock_accept(lsk_sock *s, lsk_sock *conn, lsk_addr *peer) {
+  int fd, err;
   conn->fd = -1;
+  if ((err = sync_mode(s)) != 0)
+    return err;
+  int nb = s->block ? 0 : SOCK_NONBLOCK;
   peer->len = sizeof peer->u;
-  RETRY_EINTR(accept4(s->fd, &peer->u.sa, &peer->len,
-                      SOCK_CLOEXEC | SOCK_NONBLOCK),
-              fd);
+  RETRY_EINTR(accept4(s->fd, &peer->u.sa, &peer->len, SOCK_CLOEXEC | nb), fd);
   if (fd < 0)
     return would_block(errno) ? EAGAIN : errno;
-  *conn = *s;
-  conn->fd = fd;
-  return 0;
+  return fill(conn, fd, s->family, s->type | nb, s->proto);
 }
 
-int lsk_sock_connect_start(const lsk_sock *s, const lsk_addr *a) {
+int lsk_sock_connect_start(lsk_sock *s, const lsk_addr *a) {
+  int err = sync_mode(s);
+  if (err)
+    return err;
   if (connect(s->fd, &a->u.sa, a->len) == 0)
     return 0;
-  int err = errno;
+  err = errno;
   /* An interrupted connect goes on in the background on Linux: wait for
    * it like a non-blocking one (what CPython does too). A Unix socket
    * whose listener's backlog is full says EAGAIN: it can be retried. */
@@ -145,6 +172,8 @@ int lsk_sock_connect_finish(const lsk_sock *s) {
 int lsk_sock_recv(const lsk_sock *s, void *buf, size_t len, int flags,
                   size_t *got, lsk_addr *from) {
   ssize_t n;
+  if (!s->block)
+    flags |= MSG_DONTWAIT;
   if (from) {
     /* An unnamed sender leaves the address untouched with length 0. */
     from->u.sa.sa_family = AF_UNSPEC;
@@ -165,6 +194,8 @@ int lsk_sock_send(const lsk_sock *s, const void *buf, size_t len, int flags,
   /* MSG_NOSIGNAL: a peer that has gone gives EPIPE, not a SIGPIPE that
    * would kill the process (and the host embedding us). */
   flags |= MSG_NOSIGNAL;
+  if (!s->block)
+    flags |= MSG_DONTWAIT;
   if (to)
     RETRY_EINTR(sendto(s->fd, buf, len, flags, &to->u.sa, to->len), n);
   else

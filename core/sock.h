@@ -1,8 +1,11 @@
 /* core/sock: the socket object and its system calls.
- * Every descriptor is created close-on-exec and non-blocking; blocking
- * behaviour is a wait with a deadline (core/wait), so one path serves the
- * blocking, timeout and non-blocking modes and an event loop can replace the
- * wait. Each call here makes one attempt: EAGAIN means "wait and retry". */
+ * Every descriptor is created close-on-exec. Each call here makes one
+ * attempt that never blocks (EAGAIN means "wait and retry": a wait with a
+ * deadline, core/wait, or an event loop), unless the caller set `block`:
+ * then the call blocks in the kernel until it is done, one system call as
+ * in C. The caller chooses per call; the descriptor's O_NONBLOCK flag is
+ * brought in line only by the calls that have no per-call flag (accept,
+ * connect, sendfile); recv and send use MSG_DONTWAIT instead. */
 #ifndef LSK_SOCK_H
 #define LSK_SOCK_H
 
@@ -17,20 +20,27 @@ typedef struct lsk_sock {
   int family;
   int type;
   int proto;
+  /* The caller's choice for the next calls: 1 lets them block in the
+   * kernel, 0 (as every function here leaves a new socket) makes each a
+   * single attempt. */
+  unsigned char block;
+  unsigned char fdnb; /* O_NONBLOCK is set on the descriptor */
 } lsk_sock;
 
-/* Creates a socket. Returns 0 or errno (EAFNOSUPPORT, EPROTONOSUPPORT,
+/* Creates a socket, with O_NONBLOCK if SOCK_NONBLOCK is or-ed into type.
+ * Returns 0 or errno (EAFNOSUPPORT, EPROTONOSUPPORT,
  * EPERM for SOCK_RAW without privilege, EMFILE, ...). On failure s->fd is
  * -1. */
 int lsk_sock_open(lsk_sock *s, int family, int type, int proto);
 
 /* Adopts `fd` (which the caller hands over): makes it close-on-exec and
- * non-blocking and reads its family, type and protocol. Returns 0 or errno
+ * O_NONBLOCK (it may share its open file with others, so no call changes
+ * that afterwards unless the caller sets `block`) and reads its family, type and protocol. Returns 0 or errno
  * (ENOTSOCK); on failure the caller still owns fd. */
 int lsk_sock_adopt(lsk_sock *s, int fd);
 
-/* A connected pair of sockets (socketpair(2)), both close-on-exec and
- * non-blocking. Returns 0 or errno (EOPNOTSUPP for a family without pairs,
+/* A connected pair of sockets (socketpair(2)), both close-on-exec, with
+ * O_NONBLOCK if SOCK_NONBLOCK is or-ed into type. Returns 0 or errno (EOPNOTSUPP for a family without pairs,
  * such as AF_INET; EMFILE, ...); on failure both fds are -1. */
 int lsk_sock_pair(lsk_sock *a, lsk_sock *b, int family, int type, int proto);
 
@@ -45,21 +55,27 @@ int lsk_sock_fromfd(lsk_sock *s, int fd);
  * ECONNRESET and EINTR, which mean the descriptor is gone all the same. */
 int lsk_sock_close(lsk_sock *s);
 
-/* A new descriptor for the same socket (close-on-exec, non-blocking).
+/* A new descriptor for the same socket, close-on-exec. The two share one
+ * open file, O_NONBLOCK included: it is set on it here. Returns 0 or
+ * errno. */
+int lsk_sock_dup(lsk_sock *s, lsk_sock *out);
+
+/* Sets or clears O_NONBLOCK on the descriptor if fdnb says it differs.
  * Returns 0 or errno. */
-int lsk_sock_dup(const lsk_sock *s, lsk_sock *out);
+int lsk_sock_setnonblock(lsk_sock *s, int on);
 
 int lsk_sock_bind(const lsk_sock *s, const lsk_addr *a);
 int lsk_sock_listen(const lsk_sock *s, int backlog);
 int lsk_sock_shutdown(const lsk_sock *s, int how);
 
-/* One accept4 attempt. On success `conn` holds the new socket and `peer`
- * its address. Returns 0, EAGAIN, or errno. */
-int lsk_sock_accept(const lsk_sock *s, lsk_sock *conn, lsk_addr *peer);
+/* One accept4 attempt. On success `conn` holds the new socket (O_NONBLOCK
+ * unless s->block) and `peer` its address. Returns 0, EAGAIN, or errno. */
+int lsk_sock_accept(lsk_sock *s, lsk_sock *conn, lsk_addr *peer);
 
 /* Starts a connect. Returns 0 (connected), EINPROGRESS (wait for writing,
- * then call lsk_sock_connect_finish), or errno. */
-int lsk_sock_connect_start(const lsk_sock *s, const lsk_addr *a);
+ * then call lsk_sock_connect_finish), or errno. With s->block set it
+ * returns when the connection is made or failed. */
+int lsk_sock_connect_start(lsk_sock *s, const lsk_addr *a);
 
 /* The outcome of a connect in progress, from SO_ERROR: 0 when connected,
  * EINPROGRESS/EALREADY when still pending, or the failure's errno. */

@@ -416,18 +416,29 @@ describe("lsock interpreter", function()
       assert.truthy(err:find("^lsock: [^\n]*interrupted!\n"), err)
     end)
 
-    it("stops a socket call blocked waiting", function()
-      -- Without the core flag the wait would retry until the timeout.
+    -- A UDP recv that would wait 3 s, interrupted after 0.2 s.
+    local function stops_recv(setup)
       local out, err, code = run({ "-e", PID .. [[
         local s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s:bind("127.0.0.1", 0)
-        s:settimeout(3)
+        ]] .. setup .. [[
         s:recv(1)
         print("not interrupted")
       ]] })
       assert.equal(1, code)
       assert.equal("", out)
       assert.truthy(err:find("^lsock: [^\n]*interrupted!\n"), err)
+    end
+
+    it("stops a socket call blocked waiting", function()
+      -- Without the core flag the wait would retry until the timeout.
+      stops_recv("s:settimeout(3)")
+    end)
+
+    it("stops a socket call blocked in the kernel", function()
+      -- No timeout and no task: the recv is one blocking system call.
+      stops_recv([[s:setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                                string.pack("i8i8", 3, 0))]])
     end)
 
     it("can be caught, once, around a Lua loop", function()

@@ -24,7 +24,7 @@ static void pair_talks(void) {
   ASSERT_EQ(a.family, AF_UNIX);
   ASSERT_EQ(b.type, SOCK_STREAM);
   ASSERT(cloexec(a.fd) && cloexec(b.fd));
-  ASSERT(nonblocking(a.fd) && nonblocking(b.fd));
+  ASSERT(!nonblocking(a.fd) && !nonblocking(b.fd));
   ASSERT_OK(lsk_sock_send(&a, "ping", 4, 0, &n, NULL));
   ASSERT_EQ(n, 4);
   ASSERT_OK(lsk_sock_recv(&b, buf, sizeof buf, 0, &n, NULL));
@@ -33,8 +33,9 @@ static void pair_talks(void) {
   ASSERT_EQ(lsk_sock_recv(&b, buf, sizeof buf, 0, &n, NULL), EAGAIN);
   ASSERT_OK(lsk_sock_close(&a));
   ASSERT_OK(lsk_sock_close(&b));
-  ASSERT_OK(lsk_sock_pair(&a, &b, AF_UNIX, SOCK_DGRAM, 0));
+  ASSERT_OK(lsk_sock_pair(&a, &b, AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0));
   ASSERT_EQ(b.type, SOCK_DGRAM);
+  ASSERT(nonblocking(a.fd) && nonblocking(b.fd) && a.fdnb && b.fdnb);
   lsk_sock_close(&a);
   lsk_sock_close(&b);
 }

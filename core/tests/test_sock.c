@@ -34,9 +34,15 @@ static void open_close(void) {
   lsk_sock s;
   ASSERT_OK(lsk_sock_open(&s, AF_INET, SOCK_STREAM, 0));
   ASSERT(s.fd >= 0);
-  /* Created close-on-exec and non-blocking. */
+  /* Created close-on-exec, blocking unless asked, calls not blocking. */
   ASSERT(fcntl(s.fd, F_GETFD) & FD_CLOEXEC);
+  ASSERT(!(fcntl(s.fd, F_GETFL) & O_NONBLOCK));
+  ASSERT(!s.fdnb && !s.block);
+  ASSERT_OK(lsk_sock_close(&s));
+  ASSERT_OK(lsk_sock_open(&s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
   ASSERT(fcntl(s.fd, F_GETFL) & O_NONBLOCK);
+  ASSERT(s.fdnb);
+  ASSERT_EQ(s.type, SOCK_STREAM);
   ASSERT_OK(lsk_sock_close(&s));
   ASSERT_EQ(s.fd, -1);
   ASSERT_OK(lsk_sock_close(&s)); /* idempotent */
@@ -141,14 +147,19 @@ static void epipe_not_sigpipe(void) {
   lsk_sock_close(&a);
 }
 
+/* A blocking TCP listener on 127.0.0.1; *a its address. */
+static void listener(lsk_sock *srv, lsk_addr *a) {
+  ASSERT_OK(lsk_sock_open(srv, AF_INET, SOCK_STREAM, 0));
+  ASSERT_OK(lsk_addr_inet(a, AF_INET, "127.0.0.1", 0, 0, 0));
+  ASSERT_OK(lsk_sock_bind(srv, a));
+  ASSERT_OK(lsk_sock_listen(srv, 8));
+  ASSERT_OK(lsk_sock_name(srv, a));
+}
+
 static void connect_outcomes(void) {
   lsk_sock srv, cli, conn;
   lsk_addr a, peer;
-  ASSERT_OK(lsk_sock_open(&srv, AF_INET, SOCK_STREAM, 0));
-  ASSERT_OK(lsk_addr_inet(&a, AF_INET, "127.0.0.1", 0, 0, 0));
-  ASSERT_OK(lsk_sock_bind(&srv, &a));
-  ASSERT_OK(lsk_sock_listen(&srv, 8));
-  ASSERT_OK(lsk_sock_name(&srv, &a));
+  listener(&srv, &a);
   ASSERT_EQ(lsk_sock_accept(&srv, &conn, &peer), EAGAIN);
   ASSERT_OK(lsk_sock_open(&cli, AF_INET, SOCK_STREAM, 0));
   int err = lsk_sock_connect_start(&cli, &a);
@@ -173,6 +184,48 @@ static void connect_outcomes(void) {
   lsk_sock_close(&cli);
 }
 
+/* A blocking descriptor still gets single attempts unless `block` is set;
+ * accept and connect bring O_NONBLOCK in line with what the call wants. */
+static void block_modes(void) {
+  lsk_sock srv, cli, conn;
+  lsk_addr a, peer;
+  char buf[8];
+  size_t n;
+  listener(&srv, &a);
+  ASSERT_EQ(lsk_sock_accept(&srv, &conn, &peer), EAGAIN);
+  ASSERT(srv.fdnb && (fcntl(srv.fd, F_GETFL) & O_NONBLOCK));
+  /* A blocking connect is done when it returns. */
+  ASSERT_OK(lsk_sock_open(&cli, AF_INET, SOCK_STREAM, 0));
+  cli.block = 1;
+  ASSERT_OK(lsk_sock_connect_start(&cli, &a));
+  ASSERT(!cli.fdnb && !(fcntl(cli.fd, F_GETFL) & O_NONBLOCK));
+  srv.block = 1;
+  ASSERT_OK(lsk_sock_accept(&srv, &conn, &peer));
+  ASSERT(!srv.fdnb && !(fcntl(srv.fd, F_GETFL) & O_NONBLOCK));
+  ASSERT(!conn.fdnb && !(fcntl(conn.fd, F_GETFL) & O_NONBLOCK));
+  /* Single attempts on a blocking descriptor: MSG_DONTWAIT. */
+  ASSERT_EQ(lsk_sock_recv(&conn, buf, sizeof buf, 0, &n, NULL), EAGAIN);
+  ASSERT_OK(lsk_sock_send(&cli, "abc", 3, 0, &n, NULL));
+  conn.block = 1;
+  ASSERT_OK(lsk_sock_recv(&conn, buf, sizeof buf, 0, &n, NULL));
+  ASSERT_EQ(n, 3);
+  /* A non-blocking accept makes a non-blocking socket. */
+  lsk_sock_close(&cli);
+  lsk_sock_close(&conn);
+  ASSERT_OK(lsk_sock_open(&cli, AF_INET, SOCK_STREAM, 0));
+  cli.block = 1;
+  ASSERT_OK(lsk_sock_connect_start(&cli, &a));
+  srv.block = 0;
+  ASSERT_OK(lsk_wait(srv.fd, LSK_WANT_READ, lsk_deadline_after(5)));
+  ASSERT_OK(lsk_sock_accept(&srv, &conn, &peer));
+  ASSERT(conn.fdnb && (fcntl(conn.fd, F_GETFL) & O_NONBLOCK));
+  ASSERT_OK(lsk_sock_setnonblock(&conn, 0));
+  ASSERT(!conn.fdnb && !(fcntl(conn.fd, F_GETFL) & O_NONBLOCK));
+  lsk_sock_close(&conn);
+  lsk_sock_close(&cli);
+  lsk_sock_close(&srv);
+}
+
 static void adopt_refuses_non_socket(void) {
   int p[2];
   lsk_sock s;
@@ -187,8 +240,11 @@ static void dup_shares_socket(void) {
   size_t sent;
   struct recv_ctx c;
   pair(&a, &b);
+  ASSERT_OK(lsk_sock_setnonblock(&a, 0));
   ASSERT_OK(lsk_sock_dup(&a, &d));
   ASSERT(d.fd != a.fd);
+  /* One open file: O_NONBLOCK, for both. */
+  ASSERT(a.fdnb && d.fdnb && (fcntl(d.fd, F_GETFL) & O_NONBLOCK));
   lsk_sock_close(&a);
   ASSERT_OK(lsk_sock_send(&d, "x", 1, 0, &sent, NULL));
   ASSERT_OK(lsk_sock_call(&b, LSK_WANT_READ, recv_op, &c, LSK_NEVER));
@@ -205,6 +261,7 @@ int main(void) {
   RUN(eintr_interrupts_when_asked);
   RUN(epipe_not_sigpipe);
   RUN(connect_outcomes);
+  RUN(block_modes);
   RUN(adopt_refuses_non_socket);
   RUN(dup_shares_socket);
   return 0;
