@@ -822,16 +822,32 @@ static int m_sendto(lua_State *L) {
   lsockL_Lookup *l = NULL;
   lsockL_checkaddrk(L, first, s->s.family, &to, "sendto",
                     lsockL_canblock(L) && s->timeout <= 0 ? NULL : &l);
+  if (!l) {
+    /* The first attempt, with the address on the C stack. */
+    size_t len, sent = 0;
+    const char *data = lua_tolstring(L, 2, &len);
+    lsockL_policy_addr(L, &to, "sendto");
+    lsockL_direct(L, s);
+    int err = lsk_sock_send(&s->s, data, len, (int)flags, &sent, &to);
+    if (err == 0) {
+      lua_pushinteger(L, (lua_Integer)sent);
+      return 1;
+    }
+    if (err != EAGAIN)
+      return lsockL_fail(L, err, "sendto", &to);
+    lua_settop(L, 2);                 /* send_k's slots, then wait */
+    lua_pushinteger(L, flags);
+    lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
+    lua_pushinteger(L, 0);
+    *(lsk_addr *)lua_newuserdatauv(L, sizeof(lsk_addr), 0) = to;
+    lua_pushboolean(L, 0);
+    return send_k(L, LUA_OK, SEND_WAIT);
+  }
   lua_settop(L, 2);
   lua_pushinteger(L, flags);
   *(lsk_addr *)lua_newuserdatauv(L, sizeof(lsk_addr), 0) = to;
-  if (l)
-    lua_pushlightuserdata(L, l);
-  else
-    lua_pushnil(L);
+  lua_pushlightuserdata(L, l);
   lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
-  if (!l)
-    return sendto_k(L, LUA_OK, 0);
   return sendto_k(L, LUA_OK, lookup_wait(L, s, 5, 6, sendto_k));
 }
 

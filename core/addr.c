@@ -83,10 +83,32 @@ int lsk_addr_unix(lsk_addr *a, const char *path, size_t len) {
   return 0;
 }
 
+/* Dotted decimal by hand: glibc's inet_ntop goes through sprintf, which
+ * was a visible share of a UDP server's time (recvfrom formats every
+ * sender). */
+static int format4(const struct in_addr *in, char *buf, size_t n) {
+  const unsigned char *b = (const unsigned char *)&in->s_addr;
+  char text[16];
+  size_t o = 0;
+  for (int i = 0; i < 4; i++) {
+    unsigned v = b[i];
+    if (v >= 100)
+      text[o++] = (char)('0' + v / 100);
+    if (v >= 10)
+      text[o++] = (char)('0' + v / 10 % 10);
+    text[o++] = (char)('0' + v % 10);
+    text[o++] = i < 3 ? '.' : '\0';
+  }
+  if (o > n)
+    return ENOSPC;
+  memcpy(buf, text, o);
+  return 0;
+}
+
 int lsk_addr_host(const lsk_addr *a, char *buf, size_t n) {
   const void *src;
   switch (a->u.sa.sa_family) {
-  case AF_INET: src = &a->u.in.sin_addr; break;
+  case AF_INET: return format4(&a->u.in.sin_addr, buf, n);
   case AF_INET6: src = &a->u.in6.sin6_addr; break;
   default: return EAFNOSUPPORT;
   }

@@ -48,7 +48,8 @@ int lsk_addr_resolve(lsk_addr *a, int family, const char *host, int port,
 int lsk_addr_unix(lsk_addr *a, const char *path, size_t len);
 
 /* The numeric host of an AF_INET/AF_INET6 address into buf
- * (LSK_HOST_MAX bytes). Returns 0 or EAFNOSUPPORT. */
+ * (LSK_HOST_MAX bytes), as inet_ntop writes it. Returns 0, EAFNOSUPPORT,
+ * or ENOSPC when n is too small. */
 int lsk_addr_host(const lsk_addr *a, char *buf, size_t n);
 
 /* The port of an AF_INET/AF_INET6 address, host order. */

@@ -1,5 +1,6 @@
 /* core/tests/test_addr: address building and formatting round trips. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 
 #include "../addr.h"
@@ -30,6 +31,28 @@ static void inet6_round_trip(void) {
   ASSERT_EQ(ntohl(a.u.in6.sin6_flowinfo), 5);
   ASSERT_OK(lsk_addr_host(&a, buf, sizeof buf));
   ASSERT_STR(buf, "::1");
+}
+
+/* The hand-made dotted decimal matches inet_ntop's, digit counts 1-3 in
+ * every position included. */
+static void inet4_host_text(void) {
+  static const unsigned char bytes[] = {0, 1, 9, 10, 42, 99, 100, 199, 255};
+  lsk_addr a;
+  char buf[LSK_HOST_MAX], want[INET_ADDRSTRLEN];
+  size_t nb = sizeof bytes;
+  ASSERT_OK(lsk_addr_inet(&a, AF_INET, "0.0.0.0", 1, 0, 0));
+  for (size_t i = 0; i < nb * nb * nb * nb; i++) {
+    unsigned char *p = (unsigned char *)&a.u.in.sin_addr.s_addr;
+    p[0] = bytes[i % nb];
+    p[1] = bytes[i / nb % nb];
+    p[2] = bytes[i / (nb * nb) % nb];
+    p[3] = bytes[i / (nb * nb * nb)];
+    ASSERT_OK(lsk_addr_host(&a, buf, sizeof buf));
+    ASSERT(inet_ntop(AF_INET, &a.u.in.sin_addr, want, sizeof want));
+    ASSERT_STR(buf, want);
+  }
+  ASSERT_EQ(lsk_addr_host(&a, buf, 15), ENOSPC); /* 255.255.255.255 */
+  ASSERT_OK(lsk_addr_host(&a, buf, 16));
 }
 
 static void bad_inputs(void) {
@@ -81,6 +104,7 @@ static void unnamed_unix(void) {
 int main(void) {
   RUN(inet_round_trip);
   RUN(inet6_round_trip);
+  RUN(inet4_host_text);
   RUN(bad_inputs);
   RUN(unix_paths);
   RUN(unnamed_unix);
