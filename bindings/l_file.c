@@ -716,12 +716,56 @@ static lsockL_File *checkreadable(lua_State *L) {
   return f;
 }
 
+/* The format at index i if it is a line format alone: 'l' or 'L' (a
+ * missing one is "l"); 0 for anything else, left to getfmt. */
+static int lineformat(lua_State *L, int i) {
+  const char *p;
+  if (lua_isnone(L, i))
+    return 'l';
+  if (lua_type(L, i) != LUA_TSTRING)
+    return 0;
+  p = lua_tostring(L, i);
+  if (*p == '*')
+    p++;
+  return *p == 'l' || *p == 'L' ? *p : 0;
+}
+
+/* The common case of reading lines: a whole line already buffered is
+ * answered here, without the read machinery's slots. Returns 1 with the
+ * line pushed, or 0 (nothing pushed) when the general path must run. */
+static int quickline(lua_State *L, lsockL_File *f, int fmt) {
+  size_t n = f->rend - f->rpos, len;
+  const char *p, *nl;
+  if (n == 0)
+    return 0;
+  p = f->rbuf + f->rpos;
+  nl = (const char *)memchr(p, '\n', n);
+  if (nl == NULL)
+    return 0;
+  len = (size_t)(nl - p) + 1;
+  lua_pushlstring(L, p, len - (fmt == 'l'));
+  /* The allocation may have run a finalizer that closed this file. */
+  if (f->sock == NULL)
+    luaL_error(L, "file closed during read");
+  f->eof = 0;
+  f->rpos += len;
+  f->rgen++;
+  if (f->rpos == f->rend)
+    f->rpos = f->rend = 0;
+  return 1;
+}
+
 static int read_k(lua_State *L, int status, lua_KContext ctx) {
   return read_step(L, status, (int)ctx, read_k);
 }
 
 static int m_read(lua_State *L) {
-  return read_start(L, checkreadable(L), read_k);
+  lsockL_File *f = checkreadable(L);
+  int fmt;
+  if (lua_gettop(L) <= 2 && (fmt = lineformat(L, 2)) != 0 &&
+      quickline(L, f, fmt))
+    return 1;
+  return read_start(L, f, read_k);
 }
 
 static int lines_k(lua_State *L, int status, lua_KContext ctx) {
@@ -734,8 +778,12 @@ static int lines_k(lua_State *L, int status, lua_KContext ctx) {
 static int lines_iter(lua_State *L) {
   lsockL_File *f = (lsockL_File *)lua_touserdata(L, lua_upvalueindex(1));
   int n = (int)lua_tointeger(L, lua_upvalueindex(2)), i;
+  int fmt;
   if (f->sock == NULL)
     return luaL_error(L, "file is already closed");
+  if (n <= 1 && (fmt = n == 0 ? 'l' : lineformat(L, lua_upvalueindex(3))) &&
+      quickline(L, f, fmt))
+    return 1;
   lua_settop(L, 0);
   luaL_checkstack(L, n + 1, "too many arguments");
   lua_pushvalue(L, lua_upvalueindex(1)); /* the file, at 1 as in read */

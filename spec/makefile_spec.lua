@@ -179,6 +179,20 @@ describe("read", function()
     assert.is_nil(f:read())
   end)
 
+  it("keeps the order of buffered lines and other formats", function()
+    local a, b = pair()
+    local f = file(a)
+    b:sendall("a\n12 b\nc\r\nd")
+    assert.equal("a", f:read("l")) -- the recv buffers it all
+    assert.equal(12, f:read("n"))
+    assert.equal(" b", f:read("*l"))
+    assert.equal("c\r\n", f:read("L"))
+    b:sendall("e\n")
+    b:close()
+    assert.equal("de", f:read("l")) -- a line split across two recvs
+    assert.is_nil(f:read("l"))
+  end)
+
   it("reads byte counts, at most what is left at the end", function()
     local a, b = pair()
     local f = file(a)

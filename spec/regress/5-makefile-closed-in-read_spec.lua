@@ -25,4 +25,14 @@ describe("regression: a makefile closed by a __gc during its read", function()
     assert.equal(0, code, out)
     assert.matches("^finalizers ran inside the call\n", out)
   end)
+
+  it("does the same when the line is already buffered", function()
+    -- f:read("l") alone with a whole line in the buffer takes a shorter
+    -- path (quickline in l_file.c), with its own allocation.
+    local out, code = child.run(child.script("gc_close.lua"), { "fline" },
+                                { limit = 60 })
+    assert.equal(0, code, out)
+    assert.matches("^finalizers ran inside the call\n", out)
+    assert.matches("\nfile closed during read x20\n", out)
+  end)
 end)
