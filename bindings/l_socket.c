@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../core/err.h"
+#include "../core/loop.h"
 #include "../core/wait.h"
 #include "l_addr.h"
 #include <stdlib.h>
@@ -626,12 +627,30 @@ static int recv_once(lua_State *L, lsockL_Socket *s, size_t n, int flags,
                      int withaddr, int *nres) {
   char stackbuf[STACKBUF];
   lsk_addr from;
-  size_t got = 0, want = recvsize(s, n);
+  size_t got = 0, want;
+  struct lsk_loop *hints = NULL;
+  /* A socket that waits through the loop skips an attempt the loop knows
+   * would say EAGAIN (a timeout of 0 never waits: it always tries). */
+  if (!lsockL_direct(L, s) && s->timeout != 0 &&
+      (hints = lsockL_hints(L)) != NULL &&
+      lsk_loop_isdrained(hints, s->s.fd, LSK_WANT_READ))
+    return EAGAIN;
+  want = recvsize(s, n);
   char *buf = want <= STACKBUF ? stackbuf
                                : (char *)lua_newuserdatauv(L, want, 0);
-  lsockL_direct(L, s);
   int err = lsk_sock_recv(&s->s, buf, want, flags, &got,
                           withaddr ? &from : NULL);
+  /* EAGAIN, or a TCP read short of what was asked: Linux stops a TCP
+   * read short only when the receive queue is empty (or at the end of
+   * stream, which the loop's hints keep apart, or at urgent data: not
+   * with MSG_PEEK or MSG_OOB). A Unix stream read may stop short with
+   * bytes left (at a message carrying descriptors), so it never counts. */
+  if (hints && (err == EAGAIN ||
+                (err == 0 && got > 0 && got < want &&
+                 s->s.type == SOCK_STREAM &&
+                 (s->s.family == AF_INET || s->s.family == AF_INET6) &&
+                 !(flags & (MSG_PEEK | MSG_OOB)))))
+    lsk_loop_drained(hints, s->s.fd, LSK_WANT_READ);
   if (err) {
     if (buf != stackbuf)
       lua_pop(L, 1);

@@ -436,6 +436,13 @@ int lsockL_canblock(lua_State *L) {
   return S->alive == 0 && !(S->current && S->current->co == L);
 }
 
+lsk_loop *lsockL_hints(lua_State *L) {
+  Sched *S = getsched(L);
+  if (S->alive == 0 && !(S->current && S->current->co == L))
+    return NULL;
+  return S->loop;
+}
+
 void lsockL_forget(lua_State *L, int fd) {
   Sched *S = getsched(L);
   if (S && S->loop)

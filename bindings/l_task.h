@@ -56,6 +56,11 @@ int lsockL_canblock(lua_State *L);
  * EBADF. Safe from __gc. */
 void lsockL_forget(lua_State *L, int fd);
 
+/* The loop whose readiness hints (lsk_loop_drained, core/loop.h) a call
+ * may use: the one its waits go through, which is the case in a task or
+ * beside live tasks; NULL elsewhere (waits are then a plain poll). */
+struct lsk_loop *lsockL_hints(lua_State *L);
+
 /* For a host's loop (lsock.h): lsockL_turn runs what is ready without
  * blocking and pushes the number of tasks left (a lua_CFunction, to call
  * protected); lsockL_loopfd is the loop's pollable descriptor;

@@ -5,7 +5,10 @@
  * epoll_ctl call. That is sound because every operation is tried before it
  * waits: a waiter is armed only after EAGAIN, and the next arrival of data
  * (or of buffer space) is a new edge. Level triggering would need a
- * re-arm or a removal per wait. */
+ * re-arm or a removal per wait. The same edges keep a hint per
+ * descriptor: after EAGAIN, or a short read that emptied a stream, an
+ * attempt is known to be useless until the next edge, so the caller can
+ * wait at once and save a system call (as tokio does on epoll). */
 #include "loop.h"
 
 #include <errno.h>
@@ -40,6 +43,9 @@ typedef struct pool {
 typedef struct fdrec {
   lsk_waiter *head;
   int registered;
+  int drained; /* LSK_WANT_* known to say EAGAIN until the next edge */
+  int closed;  /* LSK_WANT_* with the end of stream or an error seen:
+                  they stay ready with no further edge, so never drained */
 } fdrec;
 
 struct lsk_loop {
@@ -214,6 +220,7 @@ int lsk_loop_arm(lsk_loop *loop, lsk_waiter *w) {
           errno != EEXIST)
         return errno;
       r->registered = 1;
+      r->drained = r->closed = 0;
     }
   }
   if (w->deadline != LSK_NEVER && (err = heap_push(loop, w)) != 0)
@@ -240,6 +247,17 @@ void lsk_loop_forget(lsk_loop *loop, int fd) {
     epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
     r->registered = 0;
   }
+  r->drained = r->closed = 0;
+}
+
+void lsk_loop_drained(lsk_loop *loop, int fd, int events) {
+  if (fd >= 0 && fd < loop->nfds && loop->fds[fd].registered)
+    loop->fds[fd].drained |= events & ~loop->fds[fd].closed;
+}
+
+int lsk_loop_isdrained(const lsk_loop *loop, int fd, int events) {
+  return fd >= 0 && fd < loop->nfds &&
+         (loop->fds[fd].drained & events) == events;
 }
 
 int lsk_loop_armed(const lsk_loop *loop) {
@@ -455,6 +473,15 @@ static void dispatch(lsk_loop *loop, int fd, uint32_t ev) {
   if (fd >= loop->nfds)
     return;
   int err = (ev & (EPOLLERR | EPOLLHUP)) != 0;
+  fdrec *r = &loop->fds[fd];
+  if (err)
+    r->closed |= LSK_WANT_READ | LSK_WANT_WRITE;
+  if (ev & EPOLLRDHUP)
+    r->closed |= LSK_WANT_READ;
+  if (err || (ev & (EPOLLIN | EPOLLRDHUP | EPOLLPRI)))
+    r->drained &= ~LSK_WANT_READ;
+  if (err || (ev & EPOLLOUT))
+    r->drained &= ~LSK_WANT_WRITE;
   lsk_waiter *w = loop->fds[fd].head;
   while (w) {
     lsk_waiter *next = w->next;

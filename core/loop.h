@@ -62,6 +62,19 @@ void lsk_loop_forget(lsk_loop *loop, int fd);
  * Returns 0 or errno; EINTR when interrupted with lsk_interrupted set. */
 int lsk_loop_poll(lsk_loop *loop, lsk_deadline until, lsk_waiter **fired);
 
+/* Readiness hints for a descriptor already registered (by a wait):
+ * lsk_loop_drained records that operations for `events` would say EAGAIN
+ * now (the caller saw EAGAIN, or a read of a stream socket returned less
+ * than asked, which empties its queue); the next epoll edge for them, or
+ * lsk_loop_forget, clears it. Once an edge said the end of stream or an
+ * error (which stay, with no edge to come), the hint is never recorded
+ * again for that descriptor. lsk_loop_isdrained says whether all of
+ * `events` are so recorded: the caller may then wait without trying. A
+ * descriptor not registered has no hints. Only sound for a caller whose
+ * waits go through this loop (a poll(2) elsewhere does not clear them). */
+void lsk_loop_drained(lsk_loop *loop, int fd, int events);
+int lsk_loop_isdrained(const lsk_loop *loop, int fd, int events);
+
 /* Number of armed waiters. */
 int lsk_loop_armed(const lsk_loop *loop);
 

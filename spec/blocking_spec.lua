@@ -168,4 +168,94 @@ describe("blocking in the kernel", function()
     assert.is_true(helpers.now() - t0 < 1.5, "a call blocked the loop")
     assert.equal(data, table.concat(got))
   end)
+
+  -- After a TCP read short of what it asked for, a task waits for the
+  -- next edge instead of trying again (the queue is empty); these are
+  -- the cases where no edge would come or it came early.
+  describe("after a short read in a task", function()
+    local function tcp()
+      local l = helpers.track(socket.socket())
+      l:bind("127.0.0.1", 0)
+      l:listen()
+      local c = helpers.track(socket.socket())
+      c:settimeout(5)
+      c:connect(l:getsockname())
+      local conn = helpers.track((l:accept()))
+      conn:settimeout(5)
+      return c, conn
+    end
+
+    -- A task reading c up to the end of stream (10 reads at most) into
+    -- the list it returns at once.
+    local function read_to_end(c)
+      local got = {}
+      helpers.spawn(function()
+        for _ = 1, 10 do
+          local data = c:recv(100)
+          got[#got + 1] = data
+          if data == "" then break end
+        end
+      end)
+      return got
+    end
+
+    it("still sees the end of stream that came with the data", function()
+      local c, conn = tcp()
+      local got = read_to_end(c)
+      helpers.spawn(function()
+        socket.sleep(0.05) -- the reader is waiting by now
+        conn:sendall("short")
+        conn:close()
+      end)
+      local t0 = helpers.now()
+      socket.run()
+      assert.same({ "short", "" }, got)
+      assert.is_true(helpers.now() - t0 < 2, "the end of stream was missed")
+    end)
+
+    it("still sees the end of stream already there", function()
+      local c, conn = tcp()
+      conn:sendall("short")
+      conn:close()
+      local got = read_to_end(c)
+      socket.run()
+      assert.same({ "short", "" }, got)
+    end)
+
+    it("gets the rest of a message sent in pieces", function()
+      local c, conn = tcp()
+      local got, n = {}, 0
+      helpers.spawn(function()
+        while n < 3000 do
+          local data = c:recv(4096)
+          if data == "" then break end
+          got[#got + 1] = data
+          n = n + #data
+        end
+      end)
+      helpers.spawn(function()
+        for i = 1, 3 do
+          conn:sendall(("x"):rep(1000))
+          socket.sleep(0.02 * i)
+        end
+      end)
+      socket.run()
+      assert.equal(3000, n)
+      assert.is_true(#got >= 2)
+    end)
+
+    it("gives a non-blocking socket what has arrived", function()
+      local c, conn = tcp()
+      local got
+      helpers.spawn(function()
+        assert.equal("one", c:recv(100)) -- waited, then a short read
+        conn:sendall("two") -- arrives with no loop turn in between
+        c:settimeout(0)
+        got = c:recv(100) -- tried, not assumed empty
+      end)
+      helpers.spawn(function() conn:sendall("one") end)
+      socket.run()
+      assert.equal("two", got)
+    end)
+  end)
 end)

@@ -1,6 +1,6 @@
 /* core/tests/test_loop: the event loop's waiters: timers in deadline
  * order, descriptor readiness (edge-triggered), forget waking waiters with
- * EBADF, and jobs on the worker threads, one given up at its deadline. */
+ * EBADF, readiness hints, and jobs on the worker threads, one given up at its deadline. */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -111,6 +111,53 @@ static void readiness_and_forget(void) {
   lsk_loop_free(loop);
 }
 
+/* The readiness hints: recorded only for a registered descriptor, cleared
+ * by the next edge, never recorded again once the end of stream was seen. */
+static void drained_hints(void) {
+  lsk_loop *loop;
+  int sv[2];
+  char c = 'x';
+  lsk_waiter r;
+  lsk_waiter *fired;
+  ASSERT_OK(lsk_loop_new(&loop));
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv));
+  lsk_loop_drained(loop, sv[0], LSK_WANT_READ); /* not registered yet */
+  ASSERT(!lsk_loop_isdrained(loop, sv[0], LSK_WANT_READ));
+  memset(&r, 0, sizeof r);
+  r.fd = sv[0];
+  r.events = LSK_WANT_READ;
+  r.deadline = LSK_NEVER;
+  ASSERT_OK(lsk_loop_arm(loop, &r));
+  lsk_loop_drained(loop, sv[0], LSK_WANT_READ);
+  ASSERT(lsk_loop_isdrained(loop, sv[0], LSK_WANT_READ));
+  ASSERT(!lsk_loop_isdrained(loop, sv[0], LSK_WANT_WRITE));
+  ASSERT(!lsk_loop_isdrained(loop, sv[0], LSK_WANT_READ | LSK_WANT_WRITE));
+  /* Data comes: its edge clears the hint, even with nobody waiting. */
+  ASSERT_EQ(write(sv[1], &c, 1), 1);
+  ASSERT_EQ(until_fired(loop, &r, 2), 0);
+  ASSERT(!lsk_loop_isdrained(loop, sv[0], LSK_WANT_READ));
+  ASSERT_EQ(read(sv[0], &c, 1), 1);
+  lsk_loop_drained(loop, sv[0], LSK_WANT_READ);
+  ASSERT_EQ(write(sv[1], &c, 1), 1);
+  ASSERT_OK(lsk_loop_poll(loop, lsk_deadline_after(2), &fired));
+  ASSERT(!lsk_loop_isdrained(loop, sv[0], LSK_WANT_READ));
+  ASSERT_EQ(read(sv[0], &c, 1), 1);
+  /* The end of stream: reads stay ready with no edge to come. */
+  ASSERT_OK(lsk_loop_arm(loop, &r));
+  ASSERT_OK(shutdown(sv[1], SHUT_WR));
+  ASSERT_EQ(until_fired(loop, &r, 2), 0);
+  lsk_loop_drained(loop, sv[0], LSK_WANT_READ);
+  ASSERT(!lsk_loop_isdrained(loop, sv[0], LSK_WANT_READ));
+  lsk_loop_drained(loop, sv[0], LSK_WANT_WRITE); /* writes still can be */
+  ASSERT(lsk_loop_isdrained(loop, sv[0], LSK_WANT_WRITE));
+  /* Forget (the descriptor closes) drops every hint. */
+  lsk_loop_forget(loop, sv[0]);
+  ASSERT(!lsk_loop_isdrained(loop, sv[0], LSK_WANT_WRITE));
+  close(sv[0]);
+  close(sv[1]);
+  lsk_loop_free(loop);
+}
+
 struct slow {
   lsk_job job;
   double seconds;
@@ -201,6 +248,7 @@ int main(void) {
   RUN(timers_fire_in_order);
   RUN(cancel_removes_timer);
   RUN(readiness_and_forget);
+  RUN(drained_hints);
   RUN(job_completes);
   RUN(slow_job_given_up_at_deadline);
   RUN(loop_freed_while_job_runs);
