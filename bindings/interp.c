@@ -1,15 +1,16 @@
 /* bindings/interp.c: the lsock interpreter, a drop-in for lua(1) 5.4.
  * Same options, `arg` table, exit codes and REPL, with the lsock module
  * built in (require "lsock") and bound to the global `socket`. The REPL
- * adds line editing, history and completion (libedit or readline when the
- * build found one), readable values, help, and tasks that run while the
- * prompt waits. */
+ * adds line editing, history and completion (libedit or readline, loaded
+ * when it starts at a terminal), readable values, help, and tasks that run
+ * while the prompt waits. */
 
 #if !defined(_GNU_SOURCE) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
 #endif
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,13 +27,12 @@
 #include "l_trace.h"
 #include "lsock.h"
 
-/* CMake defines one of these when it found the library (LSOCK_LINEEDIT). */
-#if defined(LSOCK_EDITLINE)
-#include <editline/readline.h>
-#define LINEEDIT 1
-#elif defined(LSOCK_READLINE)
-#include <readline/history.h>
-#include <readline/readline.h>
+/* CMake defines LSOCK_EDITLINE or LSOCK_READLINE when it found the library
+ * (LSOCK_LINEEDIT), and LSOCK_EDITLIB, its soname. The library is not
+ * linked but loaded by the REPL: linked, libedit and what it needs
+ * (libtinfo, libbsd, libmd) would load at every start, script or not. */
+#if defined(LSOCK_EDITLINE) || defined(LSOCK_READLINE)
+#include <dlfcn.h>
 #define LINEEDIT 1
 #else
 #define LINEEDIT 0
@@ -411,8 +411,8 @@ static int runtasks(lua_State *L) {
 
 /* ---- reading input: the loop turns while the prompt waits ---- */
 
-/* Whether the REPL reads a terminal: then it edits lines (when built with
- * a library) and prints values readably. Piped input gets lua(1)'s plain
+/* Whether the REPL reads a terminal: then it edits lines (when the line
+ * editor loads) and prints values readably. Piped input gets lua(1)'s plain
  * behaviour, so scripted sessions print what lua -i prints. */
 static int interactive = 0;
 
@@ -425,10 +425,22 @@ static void on_prompt_sigint(int sig) {
   sigint_seen = 1;
 }
 
+/* Whether stdin has input to read now. */
+static int inputready(void) {
+  struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN, .revents = 0};
+  return poll(&p, 1, 0) > 0;
+}
+
 static int waitinput_(lua_State *L) {
+  /* While tasks run, the wait is the event loop's, which reports input as
+   * it comes (edge-triggered): input already there (typed ahead, or left
+   * by GNU readline's own read-ahead) would never be reported, and the
+   * prompt would hang. Such input gets a wait that has already expired:
+   * the tasks have one turn, then the read goes ahead. */
+  lsk_deadline d = inputready() ? lsk_deadline_after(0) : LSK_NEVER;
   /* Errors other than ^C (epoll refusing a regular file, say) only mean
    * that waiting is not possible: the read that follows then blocks. */
-  lsockL_waitfd(L, STDIN_FILENO, LSK_WANT_READ, LSK_NEVER, NULL, 0);
+  lsockL_waitfd(L, STDIN_FILENO, LSK_WANT_READ, d, NULL, 0);
   return 0;
 }
 
@@ -452,6 +464,80 @@ static int waitinput(lua_State *L) {
 }
 
 #if LINEEDIT
+/* Whether the line editor reads the REPL's lines. */
+static int editing = 0;
+
+/* The part of the readline API the REPL uses, which libedit and GNU
+ * readline both export with these types (editline/readline.h,
+ * readline/readline.h), found by dlsym. add_history returns an int in
+ * libedit and nothing in readline; the REPL ignores it. */
+typedef char *compentry_fn(const char *text, int state);
+typedef char **completion_fn(const char *text, int start, int end);
+
+static struct {
+  char *(*readline)(const char *prompt);
+#if defined(LSOCK_EDITLINE)
+  int (*add_history)(const char *line);
+#else
+  void (*add_history)(const char *line);
+#endif
+  void (*using_history)(void);
+  void (*stifle_history)(int max);
+  int (*read_history)(const char *path);
+  int (*write_history)(const char *path);
+  char **(*completion_matches)(const char *text, compentry_fn *next);
+  /* Variables: the library's own, written through these pointers. */
+  const char **readline_name;
+  int (**getc_function)(FILE *f);
+  int *catch_signals;
+  completion_fn **attempted_completion_function;
+  const char **basic_word_break_characters;
+  char **completer_word_break_characters;
+  int *attempted_completion_over;
+  int *completion_append_character;
+} ed;
+
+/* Stores the address of `name` in *slot, a pointer of any type: POSIX
+ * gives function and data pointers one representation, which dlsym relies
+ * on. Returns 0 when the library lacks the name. */
+static int findsym(void *lib, const char *name, void *slot) {
+  void *p = dlsym(lib, name);
+  memcpy(slot, &p, sizeof p);
+  return p != NULL;
+}
+
+/* Loads the line editor and fills `ed`. Returns 0 when it is not installed
+ * or lacks part of the API; the REPL then reads plain lines. Once loaded
+ * it stays loaded: the REPL runs once, and the process ends after it. */
+static int openedit(void) {
+  void *lib = dlopen(LSOCK_EDITLIB, RTLD_NOW | RTLD_LOCAL);
+  if (lib == NULL)
+    return 0;
+  if (findsym(lib, "readline", &ed.readline) &&
+      findsym(lib, "add_history", &ed.add_history) &&
+      findsym(lib, "using_history", &ed.using_history) &&
+      findsym(lib, "stifle_history", &ed.stifle_history) &&
+      findsym(lib, "read_history", &ed.read_history) &&
+      findsym(lib, "write_history", &ed.write_history) &&
+      findsym(lib, "rl_completion_matches", &ed.completion_matches) &&
+      findsym(lib, "rl_readline_name", &ed.readline_name) &&
+      findsym(lib, "rl_getc_function", &ed.getc_function) &&
+      findsym(lib, "rl_catch_signals", &ed.catch_signals) &&
+      findsym(lib, "rl_attempted_completion_function",
+              &ed.attempted_completion_function) &&
+      findsym(lib, "rl_basic_word_break_characters",
+              &ed.basic_word_break_characters) &&
+      findsym(lib, "rl_completer_word_break_characters",
+              &ed.completer_word_break_characters) &&
+      findsym(lib, "rl_attempted_completion_over",
+              &ed.attempted_completion_over) &&
+      findsym(lib, "rl_completion_append_character",
+              &ed.completion_append_character))
+    return 1;
+  dlclose(lib);
+  return 0;
+}
+
 /* Reads one byte after waiting for it; EOF at end of input, or on ^C with
  * input_cancelled set. */
 static int readbyte(void) {
@@ -524,7 +610,7 @@ static void findcands(const char *text) {
   lua_settop(L, top);
 }
 
-/* The generator rl_completion_matches calls: state 0 starts a new word,
+/* The generator ed.completion_matches calls: state 0 starts a new word,
  * each call hands over one malloc'd match. */
 static char *nextcand(const char *text, int state) {
   static int i;
@@ -538,9 +624,9 @@ static char *nextcand(const char *text, int state) {
 static char **complete(const char *text, int start, int end) {
   (void)start;
   (void)end;
-  rl_attempted_completion_over = 1;      /* never fall back to file names */
-  rl_completion_append_character = '\0'; /* "socket." goes on with a dot */
-  return rl_completion_matches(text, nextcand);
+  *ed.attempted_completion_over = 1;      /* never fall back to file names */
+  *ed.completion_append_character = '\0'; /* "socket." goes on with a dot */
+  return ed.completion_matches(text, nextcand);
 }
 
 /* Word breaks without '.' and ':', so "socket.AF_I" is one word. */
@@ -565,17 +651,17 @@ static void findhistory(lua_State *L) {
 }
 
 static void initedit(lua_State *L) {
-  rl_readline_name = PROGNAME;
-  rl_getc_function = getc_hook;
-  rl_catch_signals = 0; /* ^C is ours: on_prompt_sigint, docall's handler */
-  rl_attempted_completion_function = complete;
-  rl_basic_word_break_characters = wordbreak; /* libedit reads this one */
-  rl_completer_word_break_characters = wordbreak;
-  using_history();
-  stifle_history(HISTORY_MAX);
+  *ed.readline_name = PROGNAME;
+  *ed.getc_function = getc_hook;
+  *ed.catch_signals = 0; /* ^C is ours: on_prompt_sigint, docall's handler */
+  *ed.attempted_completion_function = complete;
+  *ed.basic_word_break_characters = wordbreak; /* libedit reads this one */
+  *ed.completer_word_break_characters = wordbreak;
+  ed.using_history();
+  ed.stifle_history(HISTORY_MAX);
   findhistory(L);
   if (histpath != NULL)
-    read_history(histpath);
+    ed.read_history(histpath);
 }
 
 static void doneedit(void) {
@@ -585,12 +671,12 @@ static void doneedit(void) {
 
 /* Reads a line with the editor into a malloc'd string, NULL at end. */
 static char *editline(const char *prompt) {
-  char *line = readline(prompt);
+  char *line = ed.readline(prompt);
   if (line != NULL && line[0] != '\0' && !input_cancelled) {
-    add_history(line);
+    ed.add_history(line);
     /* Written at once, so a session that dies keeps what it typed. */
     if (histpath != NULL)
-      write_history(histpath);
+      ed.write_history(histpath);
   }
   return line;
 }
@@ -655,7 +741,7 @@ static int pushline(lua_State *L, int firstline) {
     return 0;
   }
 #if LINEEDIT
-  if (interactive) {
+  if (editing) {
     char *line = editline(prompt);
     lua_pop(L, 1); /* the prompt */
     if (line == NULL || input_cancelled) {
@@ -789,7 +875,8 @@ static void doREPL(lua_State *L) {
   sigaction(SIGINT, NULL, &old);
   set_handler(SIGINT, on_prompt_sigint);
 #if LINEEDIT
-  if (interactive)
+  editing = interactive && openedit();
+  if (editing)
     initedit(L);
 #endif
   for (;;) {
@@ -811,8 +898,9 @@ static void doREPL(lua_State *L) {
       report(L, status);
   }
 #if LINEEDIT
-  if (interactive)
+  if (editing)
     doneedit();
+  editing = 0;
 #endif
   sigaction(SIGINT, &old, NULL);
   lua_settop(L, 0);

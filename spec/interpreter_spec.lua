@@ -506,4 +506,29 @@ describe("lsock interpreter", function()
       assert.truthy(out:find("> yes\n", 1, true), out)
     end)
   end)
+
+  describe("line editor", function()
+    -- It loads only for a REPL at a terminal (repl_spec checks that it
+    -- does): every other start would pay for it and its libraries.
+    it("is not loaded to run a script or piped input", function()
+      local f = io.open("/proc/self/maps")
+      if not f then pending("no /proc/self/maps on this system") return end
+      f:close()
+      local show = "io.write(io.open('/proc/self/maps'):read('a'))"
+      local script = tmpfile(show)
+      local runs = {
+        { { "-e", show } },
+        { { script } },
+        { { "-i" }, { stdin = show .. "\n" } },
+      }
+      for _, r in ipairs(runs) do
+        local maps, err, code = run(r[1], r[2])
+        assert.equal(0, code, err)
+        assert.truthy(maps:find("[stack]", 1, true), maps)
+        for _, lib in ipairs({ "libedit", "libreadline", "libtinfo" }) do
+          assert.falsy(maps:find(lib, 1, true), lib .. " in:\n" .. maps)
+        end
+      end
+    end)
+  end)
 end)

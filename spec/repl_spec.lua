@@ -88,6 +88,28 @@ function Session:close()
   return all
 end
 
+-- The line editor the REPL loads at a terminal: the soname the build put
+-- in the binary (LSOCK_EDITLIB, such as "libedit.so.2"), or nil for a
+-- build without one.
+local function editor_soname()
+  local f = assert(io.open(BIN, "rb"))
+  local bin = f:read("a")
+  f:close()
+  for name in bin:gmatch("%z(lib[%w_]+%.so%.[%d.]+)%z") do
+    if name:find("edit", 1, true) or name:find("readline", 1, true) then
+      return name
+    end
+  end
+  return nil
+end
+
+-- Whether the REPL's own process has mapped a file whose name holds
+-- `name` (Linux: /proc/self/maps); sent as a line, answered "true".
+local function maps_line(name)
+  return ("io.open('/proc/self/maps'):read('a'):find(%q, 1, true) ~= nil")
+         :format(name)
+end
+
 local function has_editing()
   -- A build with a line editor echoes the prompt through it; the plain
   -- one answers the same. Ask the binary: completion only works with one.
@@ -184,6 +206,17 @@ describe("REPL at a terminal", function()
     assert.truthy(out:find('\n"hello you"\n', 1, true), out)
   end)
 
+  it("reads input typed ahead while a task waits", function()
+    -- With a task alive the prompt waits in the event loop, which reports
+    -- input as it comes: what the terminal already holds (typed ahead, or
+    -- left there by the line editor's own read-ahead) must be read at once.
+    s:line("srv = socket.socket() srv:bind('127.0.0.1', 0) srv:listen()")
+    s:line("t = socket.spawn(function() srv:accept() end)")
+    s:send("x = 6\ny = 7\nx * y\n")
+    assert.truthy(s:expect("42\n"))
+    assert.truthy(s:line("'after'"):find('"after"', 1, true))
+  end)
+
   it("shows every socket call of an exchange when started with --trace",
      function()
     s:close()
@@ -227,6 +260,34 @@ describe("REPL at a terminal", function()
     local all = s:close()
     s = nil
     assert.falsy(all:find("<eof>", 1, true), all)
+  end)
+
+  it("loads the line editor the build names, and edits with it", function()
+    local soname = editor_soname()
+    if not soname then pending("built without a line editor") return end
+    assert.is_true(editing, "no completion with " .. soname)
+    assert.truthy(s:line(maps_line(soname)):find("\ntrue\n", 1, true))
+  end)
+
+  it("reads plain lines when the line editor cannot be loaded", function()
+    local soname = editor_soname()
+    if not soname then pending("built without a line editor") return end
+    -- A file that is no library, first on the search path, makes dlopen
+    -- fail.
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir " .. quote(dir)))
+    local fake = dir .. "/" .. soname
+    assert(io.open(fake, "w")):close()
+    s:close()
+    s = start({ "LD_LIBRARY_PATH=" .. dir })
+    s:expect("> ")
+    assert.truthy(s:line("6 * 7"):find("\n42\n", 1, true))
+    assert.truthy(s:line(maps_line(soname)):find("\nfalse\n", 1, true))
+    s:send("socket.AF_INE\t\n") -- not completed: the line gives nil
+    assert.falsy(s:expect("\n> "):find("socket.AF_INET", 1, true))
+    os.remove(fake)
+    os.remove(dir)
   end)
 
   it("completes fields of modules and methods of sockets", function()
