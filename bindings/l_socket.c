@@ -497,10 +497,26 @@ static int m_accept(lua_State *L) {
   return accept_k(L, LUA_OK, 0);
 }
 
+/* The end of connect and connect_ex once the outcome is err. */
+static int connect_done(lua_State *L, int ex, int err, const lsk_addr *a) {
+  if (ex) {
+    /* Python's connect_ex: the errno as a result, except for failures
+     * that are not the connection's (bad arguments, name resolution). */
+    if (err == EINTR && lsk_interrupted)
+      return interrupted(L);
+    lua_pushinteger(L, err);
+    return 1;
+  }
+  if (err)
+    return lsockL_fail(L, err, "connect", a);
+  return 0;
+}
+
 /* connect and connect_ex: slot 2 the address, 3 the deadline, 4 true for
  * connect_ex, 5 the phase, 6 a name lookup in flight (light userdata).
  * The deadline covers the whole call, the lookup included; a
- * non-blocking socket gets EINPROGRESS back. */
+ * non-blocking socket gets EINPROGRESS back. Entered fresh in C_WAIT, the
+ * caller's attempt said EINPROGRESS: it waits first. */
 enum { C_LOOKUP, C_START, C_WAIT };
 
 static int connect_k(lua_State *L, int status, lua_KContext ctx) {
@@ -510,7 +526,6 @@ static int connect_k(lua_State *L, int status, lua_KContext ctx) {
   lsockL_Socket *s = lsockL_resumek(L, status, 6, op, &err);
   lsk_addr *a = (lsk_addr *)lua_touserdata(L, 2);
   int phase = (int)lua_tointeger(L, 5);
-  (void)ctx;
   if (phase == C_LOOKUP) {
     char where[LSK_ADDR_TEXT_MAX];
     if (status != LUA_YIELD)
@@ -529,9 +544,11 @@ static int connect_k(lua_State *L, int status, lua_KContext ctx) {
     lsockL_direct(L, s);
     err = lsk_sock_connect_start(&s->s, a);
     if (err != EINPROGRESS || s->timeout == 0)
-      goto out;
+      return connect_done(L, ex, err, a);
     lua_pushinteger(L, C_WAIT);
     lua_replace(L, 5);
+    err = lsockL_waitk(L, s, LSK_WANT_WRITE, 3, connect_k);
+  } else if (status != LUA_YIELD) {
     err = lsockL_waitk(L, s, LSK_WANT_WRITE, 3, connect_k);
   }
   while (err == 0) {
@@ -540,18 +557,7 @@ static int connect_k(lua_State *L, int status, lua_KContext ctx) {
       break;
     err = lsockL_waitk(L, s, LSK_WANT_WRITE, 3, connect_k);
   }
-out:
-  if (ex) {
-    /* Python's connect_ex: the errno as a result, except for failures
-     * that are not the connection's (bad arguments, name resolution). */
-    if (err == EINTR && lsk_interrupted)
-      return interrupted(L);
-    lua_pushinteger(L, err);
-    return 1;
-  }
-  if (err)
-    return lsockL_fail(L, err, op, a);
-  return 0;
+  return connect_done(L, ex, err, a);
 }
 
 static int connect_start(lua_State *L, int ex) {
@@ -559,17 +565,27 @@ static int connect_start(lua_State *L, int ex) {
   lsockL_Socket *s = lsockL_checkopen(L, 1, op);
   lsk_addr a;
   lsockL_Lookup *l = NULL;
+  int err = 0;
   /* A name is looked up on a worker thread when anything else could run
    * meanwhile or a timeout must cover the lookup; a plain blocking
    * connect with nothing else going on just calls the resolver. */
   int async = s->timeout > 0 || !lsockL_canblock(L);
   lsockL_checkaddrk(L, 2, s->s.family, &a, op, async ? &l : NULL);
+  if (!l) {
+    /* The first attempt, with the address on the C stack: a connect that
+     * is done at once (in the kernel, or refused) needs no slots. */
+    lsockL_policy_addr(L, &a, op);
+    lsockL_direct(L, s);
+    err = lsk_sock_connect_start(&s->s, &a);
+    if (err != EINPROGRESS || s->timeout == 0)
+      return connect_done(L, ex, err, &a);
+  }
   lua_settop(L, 1);
   /* The address moves to a stack slot: it must survive a yield. */
   *(lsk_addr *)lua_newuserdatauv(L, sizeof(lsk_addr), 0) = a;
   lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
   lua_pushboolean(L, ex);
-  lua_pushinteger(L, l ? C_LOOKUP : C_START);
+  lua_pushinteger(L, l ? C_LOOKUP : C_WAIT);
   if (!l) {
     lua_pushnil(L);
     return connect_k(L, LUA_OK, 0);
