@@ -156,10 +156,11 @@ int lsk_sock_connect_start(lsk_sock *s, const lsk_addr *a) {
     return 0;
   err = errno;
   /* An interrupted connect goes on in the background on Linux: wait for
-   * it like a non-blocking one (what CPython does too). A Unix socket
-   * whose listener's backlog is full says EAGAIN: it can be retried. */
+   * it like a non-blocking one (what CPython does too), unless the host
+   * asked for interrupts to stop the call. A Unix socket whose listener's
+   * backlog is full says EAGAIN: it can be retried. */
   if (err == EINTR)
-    return EINPROGRESS;
+    return lsk_interrupted ? EINTR : EINPROGRESS;
   return err;
 }
 

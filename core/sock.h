@@ -74,7 +74,9 @@ int lsk_sock_accept(lsk_sock *s, lsk_sock *conn, lsk_addr *peer);
 
 /* Starts a connect. Returns 0 (connected), EINPROGRESS (wait for writing,
  * then call lsk_sock_connect_finish), or errno. With s->block set it
- * returns when the connection is made or failed. */
+ * returns when the connection is made or failed, or with EINTR when a
+ * signal interrupted it and lsk_interrupted is set (a signal otherwise
+ * gives EINPROGRESS: the connect goes on in the background). */
 int lsk_sock_connect_start(lsk_sock *s, const lsk_addr *a);
 
 /* The outcome of a connect in progress, from SO_ERROR: 0 when connected,

@@ -31,14 +31,17 @@ end
 -- Runs the interpreter with the words in `args` (quoted for the shell).
 -- opts.stdin: text fed on stdin (else /dev/null, so that no spec can wait
 -- on a terminal); opts.env: extra VAR=value words. LUA_INIT and
--- LUA_INIT_5_4 are cleared unless opts.env sets them.
--- Returns stdout, stderr, exit status.
+-- LUA_INIT_5_4 are cleared unless opts.env sets them; opts.limit: seconds
+-- before timeout(1) kills it. Returns stdout, stderr, exit status.
 local function run(args, opts)
   assert(BIN and BIN ~= "",
          "LSOCK_BIN is needed: set it to the lsock interpreter to test " ..
          "(ctest sets it to the built binary)")
   opts = opts or {}
   local words = { "env", "-u", "LUA_INIT", "-u", "LUA_INIT_5_4" }
+  if opts.limit then
+    table.insert(words, 1, "timeout -s KILL " .. opts.limit)
+  end
   for _, e in ipairs(opts.env or {}) do words[#words + 1] = quote(e) end
   words[#words + 1] = quote(BIN)
   for _, a in ipairs(args) do words[#words + 1] = quote(a) end
@@ -439,6 +442,27 @@ describe("lsock interpreter", function()
       -- No timeout and no task: the recv is one blocking system call.
       stops_recv([[s:setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
                                 string.pack("i8i8", 3, 0))]])
+    end)
+
+    it("stops a connect blocked in the kernel", function()
+      -- A listener with a full queue drops the SYNs of further connects,
+      -- which then wait for the SYN to be sent again (1 s, then 3 s...).
+      local out, err, code = run({ "-e", PID .. [[
+        local l = socket.socket()
+        l:bind("127.0.0.1", 0)
+        l:listen(0)
+        local held = {}
+        local t0 = socket.monotonic()
+        for i = 1, 8 do
+          local c = socket.socket()
+          held[i] = c
+          c:connect(l:getsockname())
+        end
+        print("not interrupted", socket.monotonic() - t0)
+      ]] }, { limit = 20 })
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.truthy(err:find("^lsock: [^\n]*interrupted!\n"), err)
     end)
 
     it("can be caught, once, around a Lua loop", function()
