@@ -756,6 +756,11 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
   while (err == 0) {
     size_t sent;
     if (!wait) {
+      /* A send cut short by Ctrl-C (in sendall's loop, or the caller's
+       * first attempt): the next one would block in the kernel with the
+       * signal already taken. */
+      if (lsk_interrupted)
+        return interrupted(L);
       lsockL_direct(L, s);
       err = lsk_sock_send(&s->s, data + off, len - off, flags, &sent, to);
       if (err == 0) {

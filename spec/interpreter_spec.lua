@@ -465,6 +465,41 @@ describe("lsock interpreter", function()
       assert.truthy(err:find("^lsock: [^\n]*interrupted!\n"), err)
     end)
 
+    it("stops a sendall blocked in the kernel", function()
+      -- The signal cuts one send short; the next must not block again.
+      local out, err, code = run({ "-e", PID .. [[
+        local a, b = socket.socketpair()
+        a:sendall(("x"):rep(16 << 20))
+        print("not interrupted")
+      ]] }, { limit = 20 })
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.truthy(err:find("^lsock: [^\n]*interrupted!\n"), err)
+    end)
+
+    it("stops makefile reads and writes and sendfile in the kernel",
+       function()
+      local path = os.tmpname()
+      finally(function() os.remove(path) end)
+      local fh = assert(io.open(path, "wb"))
+      fh:write(("x"):rep(16 << 20))
+      fh:close()
+      local calls = { "f:read('l')", "f:write(big) f:flush()",
+                      ("a:sendfile(io.open(%q, 'rb'))"):format(path) }
+      for _, call in ipairs(calls) do
+        local out, err, code = run({ "-e", PID .. [[
+          local a, b = socket.socketpair()
+          local f = a:makefile("rw")
+          local big = ("x"):rep(16 << 20)
+          ]] .. call .. [[
+          print("not interrupted")
+        ]] }, { limit = 20 })
+        assert.equal(1, code, call)
+        assert.equal("", out, call)
+        assert.truthy(err:find("^lsock: [^\n]*interrupted!\n"), err)
+      end
+    end)
+
     it("can be caught, once, around a Lua loop", function()
       local out, err, code = run({ "-e", PID .. [[
         local ok, e = pcall(function()
