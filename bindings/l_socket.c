@@ -115,6 +115,11 @@ void lsockL_release(lua_State *L, lsockL_Socket *s) {
 
 int lsockL_direct(lua_State *L, lsockL_Socket *s) {
   s->s.block = s->timeout < 0 && !s->shared && lsockL_canblock(L);
+  /* A descriptor made non-blocking earlier (accepted in a task, created
+   * with a timeout) is cleared once, so that recv and send block in the
+   * kernel too; if that fails they still work, by EAGAIN and a wait. */
+  if (s->s.block && s->s.fdnb)
+    lsk_sock_setnonblock(&s->s, 0);
   return s->s.block;
 }
 

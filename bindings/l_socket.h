@@ -45,7 +45,8 @@ void lsockL_release(lua_State *L, lsockL_Socket *s);
  * as C and Python make), which is when the socket has no timeout, its
  * open file is its own and nothing else could run meanwhile (no task
  * alive, not in one); 0 otherwise, when each attempt returns EAGAIN and
- * the wait goes through lsockL_wait. Call it before every attempt. */
+ * the wait goes through lsockL_wait. Call it before every attempt. In
+ * the first case it also clears the descriptor's O_NONBLOCK if set. */
 int lsockL_direct(lua_State *L, lsockL_Socket *s);
 
 /* The O_NONBLOCK flag for a descriptor about to be made for s (or-ed into
