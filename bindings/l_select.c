@@ -124,6 +124,16 @@ static int answer(lua_State *L, struct pollfd *p, int n, int always) {
   return 3;
 }
 
+/* After a wait through the loop: the descriptors select was given leave
+ * epoll again. Integers and file objects may be closed without lsock
+ * knowing, and a new socket given the same number would then be taken
+ * for registered. A socket among them is registered again by its next
+ * wait. */
+static void unregister(lua_State *L, const lsk_waiter *ws, int n) {
+  for (int k = 0; k < n; k++)
+    lsockL_unregister(L, ws[k].fd);
+}
+
 static int select_k(lua_State *L, int status, lua_KContext ctx) {
   int n = (int)ctx;
   struct pollfd *p = (struct pollfd *)lua_touserdata(L, S_POLL);
@@ -131,6 +141,7 @@ static int select_k(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
   lua_settop(L, NSLOTS - 1);
   lsockL_waitdone(L, ws, n);
+  unregister(L, ws, n);
   /* The lists may have changed while the task waited: read them again. */
   fillpoll(L, p);
   return answer(L, p, n, 1);
@@ -164,6 +175,7 @@ static int f_select(lua_State *L) {
     }
   }
   int err = lsockL_waitmany(L, ws, n, d, select_k, n);
+  unregister(L, ws, n);
   if (err && err != ETIMEDOUT)
     return lsockL_error(L, err, "select", NULL);
   return answer(L, p, n, 1);

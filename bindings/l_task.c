@@ -436,6 +436,12 @@ int lsockL_canblock(lua_State *L) {
   return S->alive == 0 && !(S->current && S->current->co == L);
 }
 
+void lsockL_unregister(lua_State *L, int fd) {
+  Sched *S = getsched(L);
+  if (S && S->loop)
+    lsk_loop_release(S->loop, fd);
+}
+
 lsk_loop *lsockL_hints(lua_State *L) {
   Sched *S = getsched(L);
   if (S->alive == 0 && !(S->current && S->current->co == L))

@@ -56,6 +56,10 @@ int lsockL_canblock(lua_State *L);
  * EBADF. Safe from __gc. */
 void lsockL_forget(lua_State *L, int fd);
 
+/* Lets the loop drop fd's registration when nothing waits on it
+ * (lsk_loop_release): for descriptors that may close behind our back. */
+void lsockL_unregister(lua_State *L, int fd);
+
 /* The loop whose readiness hints (lsk_loop_drained, core/loop.h) a call
  * may use: the one its waits go through, which is the case in a task or
  * beside live tasks; NULL elsewhere (waits are then a plain poll). */

@@ -250,6 +250,18 @@ void lsk_loop_forget(lsk_loop *loop, int fd) {
   r->drained = r->closed = 0;
 }
 
+void lsk_loop_release(lsk_loop *loop, int fd) {
+  if (fd < 0 || fd >= loop->nfds)
+    return;
+  fdrec *r = &loop->fds[fd];
+  if (!r->registered || r->head)
+    return;
+  /* EBADF or ENOENT (closed, or the number reused) leave nothing to do. */
+  epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+  r->registered = 0;
+  r->drained = r->closed = 0;
+}
+
 void lsk_loop_drained(lsk_loop *loop, int fd, int events) {
   if (fd >= 0 && fd < loop->nfds && loop->fds[fd].registered)
     loop->fds[fd].drained |= events & ~loop->fds[fd].closed;

@@ -62,6 +62,12 @@ void lsk_loop_forget(lsk_loop *loop, int fd);
  * Returns 0 or errno; EINTR when interrupted with lsk_interrupted set. */
 int lsk_loop_poll(lsk_loop *loop, lsk_deadline until, lsk_waiter **fired);
 
+/* Takes fd out of epoll if no waiter is armed on it: for a descriptor
+ * whose owner will not call lsk_loop_forget before it closes (one that
+ * select was given), as a registration the loop believes in after the
+ * number is reused would never fire. */
+void lsk_loop_release(lsk_loop *loop, int fd);
+
 /* Readiness hints for a descriptor already registered (by a wait):
  * lsk_loop_drained records that operations for `events` would say EAGAIN
  * now (the caller saw EAGAIN, or a read of a stream socket returned less

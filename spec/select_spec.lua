@@ -374,4 +374,41 @@ describe("socket.select", function()
     a:close()
     assert.is_false(pcall(socket.select, { f }, nil, nil, 0))
   end)
+
+  it("leaves no registration behind for a descriptor closed elsewhere",
+     function()
+    -- A FIFO that io opens (read-write: no wait for a writer) and closes,
+    -- lsock never knowing. select waits on its number through the loop;
+    -- a socket that gets the same number next must still wake a task.
+    local lfs = require "lfs"
+    local path = helpers.unix_path("fifo")
+    assert(os.execute("mkfifo " .. path))
+    local f = assert(io.open(path, "r+"))
+    local fd
+    for name in lfs.dir("/proc/self/fd") do
+      if lfs.symlinkattributes("/proc/self/fd/" .. name, "target") == path then
+        fd = tonumber(name)
+      end
+    end
+    assert.is_number(fd)
+    local r = socket.select({ fd }, nil, nil, 0.05)
+    assert.same({}, r)
+    f:close()
+    local a, b
+    for _ = 1, 4 do -- the lowest free number, unless another one is free
+      a, b = pair()
+      if a:fileno() == fd or b:fileno() == fd then break end
+    end
+    if b:fileno() == fd then a, b = b, a end
+    assert.equal(fd, a:fileno())
+    a:settimeout(3)
+    local got
+    spawn(function() got = a:recv(1) end)
+    spawn(function()
+      socket.sleep(0.05)
+      b:sendall("x")
+    end)
+    socket.run()
+    assert.equal("x", got)
+  end)
 end)

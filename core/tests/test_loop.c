@@ -158,6 +158,41 @@ static void drained_hints(void) {
   lsk_loop_free(loop);
 }
 
+/* A descriptor closed behind the loop's back and its number reused: after
+ * lsk_loop_release the new one is registered afresh and its wait fires;
+ * a release while a waiter is armed changes nothing. */
+static void release_then_reuse(void) {
+  lsk_loop *loop;
+  int p[2], sv[2];
+  char c = 'x';
+  lsk_waiter w;
+  ASSERT_OK(lsk_loop_new(&loop));
+  ASSERT_OK(pipe(p));
+  memset(&w, 0, sizeof w);
+  w.fd = p[0];
+  w.events = LSK_WANT_READ;
+  w.deadline = LSK_NEVER;
+  ASSERT_OK(lsk_loop_arm(loop, &w));
+  lsk_loop_release(loop, p[0]); /* armed: stays */
+  ASSERT_EQ(write(p[1], &c, 1), 1);
+  ASSERT_EQ(until_fired(loop, &w, 2), 0);
+  lsk_loop_release(loop, p[0]);
+  int num = p[0];
+  close(p[0]);
+  close(p[1]);
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv));
+  int mine = sv[0] == num ? 0 : 1;
+  ASSERT_EQ(sv[mine], num); /* the lowest free numbers come back */
+  w.fd = sv[mine];
+  w.deadline = lsk_deadline_after(2);
+  ASSERT_OK(lsk_loop_arm(loop, &w));
+  ASSERT_EQ(write(sv[1 - mine], &c, 1), 1);
+  ASSERT_EQ(until_fired(loop, &w, 3), 0); /* not ETIMEDOUT */
+  close(sv[0]);
+  close(sv[1]);
+  lsk_loop_free(loop);
+}
+
 struct slow {
   lsk_job job;
   double seconds;
@@ -249,6 +284,7 @@ int main(void) {
   RUN(cancel_removes_timer);
   RUN(readiness_and_forget);
   RUN(drained_hints);
+  RUN(release_then_reuse);
   RUN(job_completes);
   RUN(slow_job_given_up_at_deadline);
   RUN(loop_freed_while_job_runs);
