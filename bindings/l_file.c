@@ -146,10 +146,6 @@ static int sendall(lua_State *L, lsockL_File *f, const char *p, size_t len,
       return 0;
     if (f->sock->s.fd < 0) /* detached: the number is someone else's now */
       return EBADF;
-    /* A send cut short by Ctrl-C: the next one would block in the kernel
-     * with the signal already taken. */
-    if (lsk_interrupted)
-      return lsockL_fail(L, EINTR, "write", NULL);
     lsockL_direct(L, f->sock);
     err = lsk_sock_send(&f->sock->s, p + *done, len - *done, 0, &sent, NULL);
     if (err == 0) {
@@ -157,6 +153,10 @@ static int sendall(lua_State *L, lsockL_File *f, const char *p, size_t len,
       err = -1;
       continue;
     }
+    /* Ctrl-C (core/wait.h): a wait now would block again with the
+     * signal already taken. */
+    if (err == EINTR && lsk_interrupted)
+      return lsockL_fail(L, EINTR, "write", NULL);
     if (err != EAGAIN && err != EINTR)
       return err;
     if (doneslot)

@@ -438,10 +438,6 @@ static int sendfile_k(lua_State *L, int status, lua_KContext ctx) {
   while (err == 0 && left != 0) {
     size_t want = left < 0 || left > SENDFILE_MAX ? SENDFILE_MAX
                                                   : (size_t)left;
-    /* A call cut short by Ctrl-C: the next one would block in the kernel
-     * with the signal already taken. */
-    if (lsk_interrupted)
-      return lsockL_fail(L, EINTR, "sendfile", NULL);
     size_t sent = 0;
     if (how == F_SENDFILE) {
       lsockL_direct(L, s);

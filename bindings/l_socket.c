@@ -761,11 +761,6 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
   while (err == 0) {
     size_t sent;
     if (!wait) {
-      /* A send cut short by Ctrl-C (in sendall's loop, or the caller's
-       * first attempt): the next one would block in the kernel with the
-       * signal already taken. */
-      if (lsk_interrupted)
-        return interrupted(L);
       lsockL_direct(L, s);
       err = lsk_sock_send(&s->s, data + off, len - off, flags, &sent, to);
       if (err == 0) {
@@ -791,6 +786,24 @@ static int send_k(lua_State *L, int status, lua_KContext ctx) {
   return 1;
 }
 
+/* Cuts the stack to self and the data, pushes send_k's slots and runs
+ * it: `to` (copied) for sendto, else NULL; `sent` bytes already gone; the
+ * deadline d (LSOCK_DEADLINE_UNSET if not taken yet); `how` SEND_TRY or
+ * SEND_WAIT. */
+static int send_enter(lua_State *L, lua_Integer flags, lua_Integer d,
+                      size_t sent, const lsk_addr *to, int all, int how) {
+  lua_settop(L, 2);
+  lua_pushinteger(L, flags);
+  lua_pushinteger(L, d);
+  lua_pushinteger(L, (lua_Integer)sent);
+  if (to)
+    *(lsk_addr *)lua_newuserdatauv(L, sizeof(lsk_addr), 0) = *to;
+  else
+    lua_pushnil(L);
+  lua_pushboolean(L, all);
+  return send_k(L, LUA_OK, how);
+}
+
 /* The first attempt is made here, before any stack slot is set up: most
  * calls end with it. */
 static int send_start(lua_State *L, int all) {
@@ -809,13 +822,8 @@ static int send_start(lua_State *L, int all) {
   }
   if (err && err != EAGAIN)
     return lsockL_fail(L, err, op, NULL);
-  lua_settop(L, 2);
-  lua_pushinteger(L, flags);
-  lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
-  lua_pushinteger(L, (lua_Integer)sent);
-  lua_pushnil(L);
-  lua_pushboolean(L, all);
-  return send_k(L, LUA_OK, err == EAGAIN ? SEND_WAIT : SEND_TRY);
+  return send_enter(L, flags, LSOCK_DEADLINE_UNSET, sent, NULL, all,
+                    err == EAGAIN ? SEND_WAIT : SEND_TRY);
 }
 
 static int m_send(lua_State *L) {
@@ -840,16 +848,10 @@ static int sendto_k(lua_State *L, int status, lua_KContext ctx) {
       return lsockL_error(L, err, "sendto", where);
   }
   lsockL_policy_addr(L, to, "sendto");
-  /* To send_k's slots: self, data, flags, deadline, off, addr, false;
-   * the deadline, if the lookup started it, goes on. */
-  lua_Integer d = lua_tointeger(L, 6);
-  lua_settop(L, 4);
-  lua_pushinteger(L, d);
-  lua_insert(L, 4);                 /* self, data, flags, deadline, addr */
-  lua_pushinteger(L, 0);
-  lua_insert(L, 5);                 /* ..., deadline, off, addr */
-  lua_pushboolean(L, 0);            /* ..., addr, false */
-  return send_k(L, LUA_OK, SEND_TRY);
+  /* The deadline, if the lookup started it, goes on. */
+  lsk_addr a = *to;
+  return send_enter(L, lua_tointeger(L, 3), lua_tointeger(L, 6), 0, &a, 0,
+                    SEND_TRY);
 }
 
 /* sendto(data, [flags,] addr...): a number in second place is flags, as no
@@ -880,13 +882,7 @@ static int m_sendto(lua_State *L) {
     }
     if (err != EAGAIN)
       return lsockL_fail(L, err, "sendto", &to);
-    lua_settop(L, 2);                 /* send_k's slots, then wait */
-    lua_pushinteger(L, flags);
-    lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
-    lua_pushinteger(L, 0);
-    *(lsk_addr *)lua_newuserdatauv(L, sizeof(lsk_addr), 0) = to;
-    lua_pushboolean(L, 0);
-    return send_k(L, LUA_OK, SEND_WAIT);
+    return send_enter(L, flags, LSOCK_DEADLINE_UNSET, 0, &to, 0, SEND_WAIT);
   }
   lua_settop(L, 2);
   lua_pushinteger(L, flags);

@@ -13,23 +13,16 @@
 
 #include "wait.h"
 
-#define RETRY_EINTR(expr, rc)                                                  \
-  do {                                                                         \
-    (rc) = (expr);                                                             \
-  } while ((rc) < 0 && errno == EINTR && !lsk_interrupted)
-
-static int would_block(int err) {
-  return err == EAGAIN || err == EWOULDBLOCK;
-}
-
 int lsk_sock_sendmsg(const lsk_sock *s, const struct msghdr *m, int flags,
                      size_t *sent) {
   ssize_t n;
+  if (LSK_INTERRUPT_PENDING(s->block))
+    return EINTR;
   if (!s->block)
     flags |= MSG_DONTWAIT;
-  RETRY_EINTR(sendmsg(s->fd, m, flags | MSG_NOSIGNAL), n);
+  LSK_RETRY_EINTR(sendmsg(s->fd, m, flags | MSG_NOSIGNAL), n);
   if (n < 0)
-    return would_block(errno) ? EAGAIN : errno;
+    return lsk_would_block(errno) ? EAGAIN : errno;
   *sent = (size_t)n;
   return 0;
 }
@@ -73,6 +66,10 @@ int lsk_sock_recvmsg(const lsk_sock *s, struct msghdr *m, int flags,
   ssize_t n;
   socklen_t namelen = m->msg_namelen;
   size_t ctllen = m->msg_controllen;
+  if (LSK_INTERRUPT_PENDING(s->block)) {
+    m->msg_controllen = 0; /* as for any failure: nothing received */
+    return EINTR;
+  }
   if (!s->block)
     flags |= MSG_DONTWAIT;
   do {
@@ -82,7 +79,7 @@ int lsk_sock_recvmsg(const lsk_sock *s, struct msghdr *m, int flags,
   } while (n < 0 && errno == EINTR && !lsk_interrupted);
   if (n < 0) {
     m->msg_controllen = 0;
-    return would_block(errno) ? EAGAIN : errno;
+    return lsk_would_block(errno) ? EAGAIN : errno;
   }
   /* MSG_CMSG_CLOEXEC should have done it; where the kernel ignored the
    * flag this closes the window only for later execs, which is all a
@@ -117,12 +114,14 @@ int lsk_sock_sendfile(lsk_sock *s, int infd, off_t *offset,
   int err = lsk_sock_setnonblock(s, !s->block), was_pending;
   if (err)
     return err;
+  if (LSK_INTERRUPT_PENDING(s->block))
+    return EINTR;
   sigemptyset(&pipe);
   sigaddset(&pipe, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe, &old);
   sigpending(&pending);
   was_pending = sigismember(&pending, SIGPIPE);
-  RETRY_EINTR(sendfile(s->fd, infd, offset, count), n);
+  LSK_RETRY_EINTR(sendfile(s->fd, infd, offset, count), n);
   if (n < 0)
     err = errno;
   if (err == EPIPE && !was_pending) {
@@ -135,7 +134,7 @@ int lsk_sock_sendfile(lsk_sock *s, int infd, off_t *offset,
     *sent = (size_t)n;
     return 0;
   }
-  if (would_block(err))
+  if (lsk_would_block(err))
     return EAGAIN;
   /* EINVAL/ENOSYS: an input sendfile cannot mmap (a pipe, a socket, a
    * tty); ESPIPE on some kernels for the same. */
@@ -147,11 +146,11 @@ int lsk_sock_sendfile(lsk_sock *s, int infd, off_t *offset,
 int lsk_fd_read(int fd, void *buf, size_t len, off_t offset, size_t *got) {
   ssize_t n;
   if (offset >= 0)
-    RETRY_EINTR(pread(fd, buf, len, offset), n);
+    LSK_RETRY_EINTR(pread(fd, buf, len, offset), n);
   else
-    RETRY_EINTR(read(fd, buf, len), n);
+    LSK_RETRY_EINTR(read(fd, buf, len), n);
   if (n < 0)
-    return would_block(errno) ? EAGAIN : errno;
+    return lsk_would_block(errno) ? EAGAIN : errno;
   *got = (size_t)n;
   return 0;
 }

@@ -8,17 +8,6 @@
 
 #include "wait.h"
 
-/* EINTR before any data moved: try again at once, unless the host asked
- * for interrupts to stop the call. */
-#define RETRY_EINTR(expr, rc)                                                  \
-  do {                                                                         \
-    (rc) = (expr);                                                             \
-  } while ((rc) < 0 && errno == EINTR && !lsk_interrupted)
-
-static int would_block(int err) {
-  return err == EAGAIN || err == EWOULDBLOCK;
-}
-
 /* type may carry SOCK_NONBLOCK, which says how the descriptor was made. */
 static int fill(lsk_sock *s, int fd, int family, int type, int proto) {
   s->fd = fd;
@@ -140,11 +129,14 @@ int lsk_sock_accept(lsk_sock *s, lsk_sock *conn, lsk_addr *peer) {
   conn->fd = -1;
   if ((err = sync_mode(s)) != 0)
     return err;
+  if (LSK_INTERRUPT_PENDING(s->block))
+    return EINTR;
   int nb = s->block ? 0 : SOCK_NONBLOCK;
   peer->len = sizeof peer->u;
-  RETRY_EINTR(accept4(s->fd, &peer->u.sa, &peer->len, SOCK_CLOEXEC | nb), fd);
+  LSK_RETRY_EINTR(
+      accept4(s->fd, &peer->u.sa, &peer->len, SOCK_CLOEXEC | nb), fd);
   if (fd < 0)
-    return would_block(errno) ? EAGAIN : errno;
+    return lsk_would_block(errno) ? EAGAIN : errno;
   return fill(conn, fd, s->family, s->type | nb, s->proto);
 }
 
@@ -152,6 +144,8 @@ int lsk_sock_connect_start(lsk_sock *s, const lsk_addr *a) {
   int err = sync_mode(s);
   if (err)
     return err;
+  if (LSK_INTERRUPT_PENDING(s->block))
+    return EINTR;
   if (connect(s->fd, &a->u.sa, a->len) == 0)
     return 0;
   err = errno;
@@ -173,18 +167,21 @@ int lsk_sock_connect_finish(const lsk_sock *s) {
 int lsk_sock_recv(const lsk_sock *s, void *buf, size_t len, int flags,
                   size_t *got, lsk_addr *from) {
   ssize_t n;
+  if (LSK_INTERRUPT_PENDING(s->block))
+    return EINTR;
   if (!s->block)
     flags |= MSG_DONTWAIT;
   if (from) {
     /* An unnamed sender leaves the address untouched with length 0. */
     from->u.sa.sa_family = AF_UNSPEC;
     from->len = sizeof from->u;
-    RETRY_EINTR(recvfrom(s->fd, buf, len, flags, &from->u.sa, &from->len), n);
+    LSK_RETRY_EINTR(
+        recvfrom(s->fd, buf, len, flags, &from->u.sa, &from->len), n);
   } else {
-    RETRY_EINTR(recv(s->fd, buf, len, flags), n);
+    LSK_RETRY_EINTR(recv(s->fd, buf, len, flags), n);
   }
   if (n < 0)
-    return would_block(errno) ? EAGAIN : errno;
+    return lsk_would_block(errno) ? EAGAIN : errno;
   *got = (size_t)n;
   return 0;
 }
@@ -195,14 +192,16 @@ int lsk_sock_send(const lsk_sock *s, const void *buf, size_t len, int flags,
   /* MSG_NOSIGNAL: a peer that has gone gives EPIPE, not a SIGPIPE that
    * would kill the process (and the host embedding us). */
   flags |= MSG_NOSIGNAL;
+  if (LSK_INTERRUPT_PENDING(s->block))
+    return EINTR;
   if (!s->block)
     flags |= MSG_DONTWAIT;
   if (to)
-    RETRY_EINTR(sendto(s->fd, buf, len, flags, &to->u.sa, to->len), n);
+    LSK_RETRY_EINTR(sendto(s->fd, buf, len, flags, &to->u.sa, to->len), n);
   else
-    RETRY_EINTR(send(s->fd, buf, len, flags), n);
+    LSK_RETRY_EINTR(send(s->fd, buf, len, flags), n);
   if (n < 0)
-    return would_block(errno) ? EAGAIN : errno;
+    return lsk_would_block(errno) ? EAGAIN : errno;
   *sent = (size_t)n;
   return 0;
 }

@@ -3,6 +3,7 @@
 #ifndef LSK_WAIT_H
 #define LSK_WAIT_H
 
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 
@@ -14,6 +15,24 @@
 /* Set by a host's SIGINT handler (the interpreter's). When set, a wait or a
  * system call interrupted by a signal returns EINTR instead of retrying. */
 extern volatile sig_atomic_t lsk_interrupted;
+
+/* For the system calls of core/: runs `expr` again on EINTR before any
+ * data moved, unless the host asked for interrupts to stop the call. */
+#define LSK_RETRY_EINTR(expr, rc)                                              \
+  do {                                                                         \
+    (rc) = (expr);                                                             \
+  } while ((rc) < 0 && errno == EINTR && !lsk_interrupted)
+
+/* True when a call that may block in the kernel must not start (it returns
+ * EINTR instead): an interrupt is pending, its signal already taken, so
+ * nothing would end the wait. A call cut short by the signal, or one made
+ * before the interpreter's hook raised, would otherwise hang. */
+#define LSK_INTERRUPT_PENDING(block) ((block) && lsk_interrupted)
+
+/* EAGAIN for either spelling of "would block". */
+static inline int lsk_would_block(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK;
+}
 
 /* Waits until `fd` is ready for `events` (LSK_WANT_READ / LSK_WANT_WRITE) or
  * `d` passes. Returns 0 when ready (also on POLLERR/POLLHUP: the next

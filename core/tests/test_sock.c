@@ -135,6 +135,30 @@ static void eintr_interrupts_when_asked(void) {
   lsk_sock_close(&b);
 }
 
+/* With an interrupt pending, a call that may block does not start: the
+ * signal is gone, nothing would end it. Without `block` it is attempted. */
+static void no_blocking_call_while_interrupted(void) {
+  lsk_sock a, b, conn;
+  lsk_addr peer;
+  char buf[8];
+  size_t n;
+  pair(&a, &b);
+  /* Were the recv started, the kernel would give up after 3 s (EAGAIN). */
+  struct timeval tv = {3, 0};
+  ASSERT_OK(lsk_sock_setopt(&a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+  lsk_interrupted = 1;
+  a.block = 1;
+  ASSERT_EQ(lsk_sock_recv(&a, buf, sizeof buf, 0, &n, NULL), EINTR);
+  ASSERT_EQ(lsk_sock_send(&a, "x", 1, 0, &n, NULL), EINTR);
+  ASSERT_EQ(lsk_sock_accept(&a, &conn, &peer), EINTR);
+  a.block = 0;
+  ASSERT_EQ(lsk_sock_recv(&a, buf, sizeof buf, 0, &n, NULL), EAGAIN);
+  ASSERT_OK(lsk_sock_send(&a, "x", 1, 0, &n, NULL));
+  lsk_interrupted = 0;
+  lsk_sock_close(&a);
+  lsk_sock_close(&b);
+}
+
 static void epipe_not_sigpipe(void) {
   lsk_sock a, b;
   size_t sent;
@@ -259,6 +283,7 @@ int main(void) {
   RUN(timeout_is_kept);
   RUN(eintr_keeps_deadline);
   RUN(eintr_interrupts_when_asked);
+  RUN(no_blocking_call_while_interrupted);
   RUN(epipe_not_sigpipe);
   RUN(connect_outcomes);
   RUN(block_modes);
