@@ -192,7 +192,7 @@ static int won(lua_State *L, Conn *c, int winner) {
   c->r->ctx = L;
   lsk_race_take(c->r, winner, &s->s);
   c->r = NULL; /* nothing left for __gc */
-  s->closed = 0;
+  lsockL_opened(L, -1);
   s->timeout = timeout;
   return 1;
 }
@@ -474,7 +474,7 @@ static int f_create_connection(lua_State *L) {
   lua_settop(L, NSLOTS); /* only the slots are left */
   (void)top;
   Lookup *l = newlookup(L, port);
-  if (timeout <= 0 && lsockL_canblock(L)) {
+  if (timeout <= 0 && lsockL_canblock(L, lsockL_ctx(L))) {
     /* Nothing else could run meanwhile and no timeout covers it: the
      * plain blocking resolver call, as connect does. */
     lookup_run(&l->job);
@@ -551,7 +551,7 @@ static int f_create_server(lua_State *L) {
                           0);
   if (err)
     return lsockL_error(L, err, "create_server", where);
-  s->closed = 0;
+  lsockL_opened(L, -1);
   int one = 1, zero = 0;
   lsk_addr a;
   err = lsk_sock_setopt(&s->s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

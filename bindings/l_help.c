@@ -575,7 +575,7 @@ static int f_help(lua_State *L) {
       showentry(e);
     else
       out("no help for this function (it is not lsock's)\n");
-  } else if (luaL_testudata(L, 1, LSOCK_SOCKET)) {
+  } else if (lsockL_testsock(L, 1)) {
     printf("%s\n", luaL_tolstring(L, 1, NULL));
     out("A socket. Its methods (help(\"s:NAME\") for one):\n  ");
     luaL_Buffer b;

@@ -74,7 +74,7 @@ static void pushancdata(lua_State *L, int idx, int level, int type) {
   for (lua_Integer i = 1; i <= n; i++) {
     int fd;
     lua_geti(L, t, i);
-    lsockL_Socket *s = (lsockL_Socket *)luaL_testudata(L, -1, LSOCK_SOCKET);
+    lsockL_Socket *s = lsockL_testsock(L, -1);
     if (s) {
       if (s->closed || s->s.fd < 0)
         lsockL_error(L, EBADF, "sendmsg", NULL);

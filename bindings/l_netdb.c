@@ -212,7 +212,7 @@ static int f_getaddrinfo(lua_State *L) {
   *box = NULL;
   luaL_setmetatable(L, LSOCK_AINFO);  /* slot 7: box */
   lua_pushlightuserdata(L, j);        /* slot 8: the job */
-  if (lsockL_canblock(L)) {
+  if (lsockL_canblock(L, lsockL_ctx(L))) {
     /* Nothing else could run meanwhile: look it up here. */
     ainfo_run(&j->job);
     return getaddrinfo_k(L, LUA_OK, 0);
@@ -457,7 +457,7 @@ static int f_socketpair(lua_State *L) {
   luaL_argcheck(L, base >= SOCK_STREAM && base <= SOCK_PACKET, 2,
                 "unknown socket type");
   luaL_argcheck(L, proto >= 0 && proto <= 0xffff, 3, "protocol out of range");
-  lsockL_policy_family(L, family, "socketpair");
+  lsockL_policy_family(L, lsockL_ctx(L), family, "socketpair");
   lsockL_Socket *a = lsockL_newsock(L);
   lsockL_Socket *b = lsockL_newsock(L);  /* a, b: both closed for now */
   if (type & SOCK_NONBLOCK)
@@ -466,7 +466,8 @@ static int f_socketpair(lua_State *L) {
                           proto);
   if (err)
     return lsockL_error(L, err, "socketpair", NULL);
-  a->closed = b->closed = 0;
+  lsockL_opened(L, -2);
+  lsockL_opened(L, -1);
   return 2;
 }
 
@@ -484,11 +485,11 @@ static int f_fromfd(lua_State *L) {
   int err = lsk_sock_fromfd(&s->s, (int)fd);
   if (err)
     return lsockL_error(L, err, "fromfd", NULL);
-  s->closed = 0;
+  lsockL_opened(L, -1);
   s->shared = 1;
   /* The family is known only now; a refused one leaves an object that
    * its __gc closes. */
-  lsockL_policy_family(L, s->s.family, "fromfd");
+  lsockL_policy_family(L, s->ctx, s->s.family, "fromfd");
   return 1;
 }
 

@@ -1,6 +1,7 @@
 /* bindings/l_policy: the network policy of a state. The rules are parsed
- * once, when the host sets them, into a userdata in the registry; each
- * check is a registry lookup and, for addresses, a prefix compare. */
+ * once, when the host sets them, into a userdata in the registry that the
+ * state's context points at; each check reads that pointer and, for
+ * addresses, compares prefixes. */
 #include "l_policy.h"
 
 #include <arpa/inet.h>
@@ -18,23 +19,19 @@ typedef struct Rule {
   int prefix; /* bits */
 } Rule;
 
-typedef struct Policy {
+struct Policy {
   unsigned families;
   int port_min, port_max;
   int max_sockets;
   int anyaddr; /* no address list: every address */
   int nrules;
   Rule rules[];
-} Policy;
+};
+typedef struct Policy Policy;
 
+/* registry: the Policy userdata, which keeps alive the one the context
+ * points at */
 static const char policykey = 0;
-
-static const Policy *getpolicy(lua_State *L) {
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &policykey);
-  const Policy *p = (const Policy *)lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  return p;
-}
 
 /* Raises the "policy" error: an error object like any other (errno
  * EACCES), whose kind and message say which rule refused the call. */
@@ -57,8 +54,9 @@ static const char *familyname(int family) {
   }
 }
 
-void lsockL_policy_family(lua_State *L, int family, const char *op) {
-  const Policy *p = getpolicy(L);
+void lsockL_policy_family(lua_State *L, const lsockL_Ctx *c, int family,
+                          const char *op) {
+  const Policy *p = c->policy;
   char rule[64];
   if (!p || p->families == 0)
     return;
@@ -68,8 +66,9 @@ void lsockL_policy_family(lua_State *L, int family, const char *op) {
   refuse(L, op, NULL, rule);
 }
 
-void lsockL_policy_count(lua_State *L, int open, const char *op) {
-  const Policy *p = getpolicy(L);
+void lsockL_policy_count(lua_State *L, const lsockL_Ctx *c, int open,
+                         const char *op) {
+  const Policy *p = c->policy;
   char rule[64];
   if (!p || p->max_sockets == 0 || open < p->max_sockets)
     return;
@@ -89,14 +88,15 @@ static int matches(const Rule *r, int family, const unsigned char *a) {
   return (r->addr[full] & mask) == (a[full] & mask);
 }
 
-void lsockL_policy_addr(lua_State *L, const lsk_addr *a, const char *op) {
-  const Policy *p = getpolicy(L);
+void lsockL_policy_addr(lua_State *L, const lsockL_Ctx *c, const lsk_addr *a,
+                        const char *op) {
+  const Policy *p = c->policy;
   char where[LSK_ADDR_TEXT_MAX], rule[96];
   if (!p)
     return;
   int family = a->u.sa.sa_family;
   lsk_addr_format(a, where, sizeof where);
-  lsockL_policy_family(L, family, op);
+  lsockL_policy_family(L, c, family, op);
   if (family != AF_INET && family != AF_INET6)
     return;
   int port = lsk_addr_port(a);
@@ -149,7 +149,9 @@ static int parserule(const char *text, Rule *r) {
 }
 
 int lsockL_setpolicy(lua_State *L, const lsock_policy *lp) {
+  lsockL_Ctx *c = lsockL_ctx(L);
   if (!lp) {
+    c->policy = NULL;
     lua_pushnil(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &policykey);
     return 0;
@@ -176,6 +178,7 @@ int lsockL_setpolicy(lua_State *L, const lsock_policy *lp) {
       return EINVAL;
     }
   }
+  c->policy = p;
   lua_rawsetp(L, LUA_REGISTRYINDEX, &policykey);
   return 0;
 }

@@ -7,17 +7,24 @@
 #include <lua.h>
 
 #include "../core/addr.h"
+#include "l_ctx.h"
 #include "lsock.h"
 
+/* Each check takes the state's context, c (l_ctx.h), which holds the
+ * policy. */
+
 /* Raises a "policy" error when the state's policy refuses `family`. */
-void lsockL_policy_family(lua_State *L, int family, const char *op);
+void lsockL_policy_family(lua_State *L, const lsockL_Ctx *c, int family,
+                          const char *op);
 
 /* Raises a "policy" error when the policy refuses binding to, connecting
  * to or sending to `a` (its family, address and port). */
-void lsockL_policy_addr(lua_State *L, const lsk_addr *a, const char *op);
+void lsockL_policy_addr(lua_State *L, const lsockL_Ctx *c, const lsk_addr *a,
+                        const char *op);
 
 /* Raises a "policy" error when `open` sockets already reach the limit. */
-void lsockL_policy_count(lua_State *L, int open, const char *op);
+void lsockL_policy_count(lua_State *L, const lsockL_Ctx *c, int open,
+                         const char *op);
 
 /* Sets or clears the policy (lsock_setpolicy's work). Returns 0 or
  * EINVAL. */

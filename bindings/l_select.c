@@ -32,7 +32,7 @@ static int itemfd(lua_State *L, int list, lua_Integer i) {
                     "out of range)", list, (int)i, (int)fd);
     return (int)fd;
   }
-  lsockL_Socket *s = (lsockL_Socket *)luaL_testudata(L, -1, LSOCK_SOCKET);
+  lsockL_Socket *s = lsockL_testsock(L, -1);
   if (s) {
     if (s->closed || s->s.fd < 0)
       lsockL_error(L, EBADF, "select", NULL);

@@ -9,6 +9,7 @@
 
 #include "../core/clock.h"
 #include "../core/sock.h"
+#include "l_ctx.h"
 
 #define LSOCK_SOCKET "lsock.socket"
 
@@ -17,10 +18,15 @@ typedef struct lsockL_Socket {
   double timeout; /* as Python stores it: -1 blocking, 0 non-blocking, >0 s */
   int closed;     /* closed by the script; the fd may live on for files */
   int nfiles;     /* open makefile objects that still use s.fd */
-  int *open;      /* the state's count of sockets, while this one counts */
+  lsockL_Ctx *ctx; /* the state's context (l_ctx.h) */
+  int counted;    /* counts in ctx->open (until its descriptor goes) */
   int shared;     /* its open file may have other descriptors (dup,
                      fromfd): it stays O_NONBLOCK, for their sake */
 } lsockL_Socket;
+
+/* Argument i as a socket, open or not, or NULL when it is something
+ * else. */
+lsockL_Socket *lsockL_testsock(lua_State *L, int i);
 
 /* Self (or argument i) as a socket, open or not; a non-socket raises an
  * argument error. */
@@ -34,6 +40,15 @@ lsockL_Socket *lsockL_checkopen(lua_State *L, int i, const char *op);
  * any later step leaves an object safe to collect, with the module's
  * default timeout. The caller fills in s. */
 lsockL_Socket *lsockL_newsock(lua_State *L);
+
+/* The socket at stack index i has its descriptor in s: it counts as open
+ * from now on, and takes the metatable of its family, type and proto
+ * (whose methods are found without a call to C). */
+void lsockL_opened(lua_State *L, int i);
+
+/* The methods table has changed (socket.trace wraps its functions): the
+ * kinds' __index tables take its entries again. */
+void lsockL_syncmethods(lua_State *L);
 
 /* A file object holding the descriptor lets go of it: when it was the last
  * holder and the script has closed the socket, the descriptor closes

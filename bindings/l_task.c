@@ -28,22 +28,21 @@ typedef struct Task {
   struct Task *next;     /* in the ready queue */
 } Task;
 
-typedef struct Sched {
+struct Sched {
   lsk_loop *loop;        /* created at the first wait that needs it */
   Task *current;         /* the task running now, NULL in the main code */
   Task *ready, *ready_tail;
   int alive;             /* tasks spawned and not finished */
-} Sched;
+};
+typedef struct Sched Sched;
 
-static const char schedkey = 0;  /* registry: the Sched userdata */
+static const char schedkey = 0;  /* registry: the Sched userdata, which
+                                    the context (l_ctx.h) points at */
 static const char alivekey = 0;  /* registry: task -> true while alive */
 static const char failedkey = 0; /* registry: failed tasks nobody joined */
 
 static Sched *getsched(lua_State *L) {
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &schedkey);
-  Sched *S = (Sched *)lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  return S;
+  return lsockL_ctx(L)->sched;
 }
 
 static int raise_err(lua_State *L, int err, const char *op) {
@@ -431,8 +430,8 @@ int lsockL_looptimeout(lua_State *L) {
   return S->loop ? lsk_loop_timeout(S->loop) : -1;
 }
 
-int lsockL_canblock(lua_State *L) {
-  Sched *S = getsched(L);
+int lsockL_canblock(lua_State *L, const lsockL_Ctx *c) {
+  const Sched *S = c->sched;
   return S->alive == 0 && !(S->current && S->current->co == L);
 }
 
@@ -442,8 +441,8 @@ void lsockL_unregister(lua_State *L, int fd) {
     lsk_loop_release(S->loop, fd);
 }
 
-lsk_loop *lsockL_hints(lua_State *L) {
-  Sched *S = getsched(L);
+lsk_loop *lsockL_hints(lua_State *L, const lsockL_Ctx *c) {
+  const Sched *S = c->sched;
   if (S->alive == 0 && !(S->current && S->current->co == L))
     return NULL;
   return S->loop;
@@ -705,12 +704,18 @@ static const luaL_Reg functions[] = {
 };
 
 void lsockL_opentask(lua_State *L) {
+  lsockL_Ctx *c = lsockL_ctx(L);
+  if (c->sched) { /* the module opened again: the same scheduler */
+    luaL_setfuncs(L, functions, 0);
+    return;
+  }
   Sched *S = (Sched *)lua_newuserdatauv(L, sizeof(Sched), 0);
   memset(S, 0, sizeof *S);
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, mm_schedgc);
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
+  c->sched = S;
   lua_rawsetp(L, LUA_REGISTRYINDEX, &schedkey);
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &alivekey);

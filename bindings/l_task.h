@@ -9,6 +9,7 @@
 
 #include "../core/clock.h"
 #include "../core/loop.h"
+#include "l_ctx.h"
 
 #define LSOCK_TASK "lsock.task"
 
@@ -49,8 +50,9 @@ int lsockL_waitmany(lua_State *L, lsk_waiter *ws, int n, lsk_deadline d,
 void lsockL_waitdone(lua_State *L, lsk_waiter *ws, int n);
 
 /* Nonzero when a plain blocking call is fine: not in a task, and no task
- * would be kept waiting. */
-int lsockL_canblock(lua_State *L);
+ * would be kept waiting. c is the state's context (a socket's s->ctx, or
+ * lsockL_ctx(L)). */
+int lsockL_canblock(lua_State *L, const lsockL_Ctx *c);
 
 /* The descriptor fd is about to close: tasks waiting on it wake with
  * EBADF. Safe from __gc. */
@@ -63,7 +65,7 @@ void lsockL_unregister(lua_State *L, int fd);
 /* The loop whose readiness hints (lsk_loop_drained, core/loop.h) a call
  * may use: the one its waits go through, which is the case in a task or
  * beside live tasks; NULL elsewhere (waits are then a plain poll). */
-struct lsk_loop *lsockL_hints(lua_State *L);
+struct lsk_loop *lsockL_hints(lua_State *L, const lsockL_Ctx *c);
 
 /* For a host's loop (lsock.h): lsockL_turn runs what is ready without
  * blocking and pushes the number of tasks left (a lua_CFunction, to call

@@ -26,7 +26,7 @@ static int reads(const char *name) {
 /* One value for a trace line: strings quoted and cut, sockets by fd. */
 static void addvalue(luaL_Buffer *b, lua_State *L, int i) {
   char tmp[64];
-  lsockL_Socket *s = (lsockL_Socket *)luaL_testudata(L, i, LSOCK_SOCKET);
+  lsockL_Socket *s = lsockL_testsock(L, i);
   if (s) {
     snprintf(tmp, sizeof tmp, "<socket fd=%d>", s->closed ? -1 : s->s.fd);
     luaL_addstring(b, tmp);
@@ -201,6 +201,7 @@ void lsockL_settrace(lua_State *L, int on, int hex) {
     lua_rawsetp(L, LUA_REGISTRYINDEX, &savedkey);
   }
   lua_settop(L, lua_gettop(L) - (on && !tracing ? 1 : 2));
+  lsockL_syncmethods(L);
   lua_pushboolean(L, on && hex);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &hexkey);
 }

@@ -75,6 +75,9 @@ end
 -- __index (the C function's first upvalue).
 local function real_methods()
   local s = socket.socket()
+  -- An open socket's __index holds the methods and its kind's fields; a
+  -- socket without a descriptor uses a function whose upvalue is the
+  -- methods table.
   local index = getmetatable(s).__index
   s:close()
   local methods = type(index) == "table" and index or

@@ -9,6 +9,29 @@ describe("the module", function()
     assert.equal("string", type(socket._VERSION))
   end)
 
+  it("opened again, keeps its sockets, tasks and default timeout", function()
+    local a, b = socket.socketpair()
+    socket.setdefaulttimeout(7)
+    local loaded = package.loaded.lsock
+    package.loaded.lsock = nil
+    local ok, again = pcall(require, "lsock")
+    package.loaded.lsock = loaded
+    local t = ok and again.socket():gettimeout()
+    socket.setdefaulttimeout(nil)
+    assert.is_true(ok, again)
+    assert.not_equal(socket, again)
+    assert.equal(7, t)
+    -- a task spawned through either table runs under the other's loop
+    local got
+    again.spawn(function() got = b:recv(1) end)
+    socket.spawn(function() a:sendall("x") end)
+    socket.run()
+    assert.equal("x", got)
+    assert.equal(socket.AF_UNIX, a.family)
+    a:close()
+    b:close()
+  end)
+
   it("exports the platform's constants as integers", function()
     for _, name in ipairs{"AF_INET", "AF_INET6", "AF_UNIX", "SOCK_STREAM",
                           "SOCK_DGRAM", "SOL_SOCKET", "SO_REUSEADDR",

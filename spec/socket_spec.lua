@@ -120,6 +120,48 @@ describe("fields", function()
     end)
   end
 
+  it("are each socket's own, with any mix of kinds alive", function()
+    -- Sockets of one kind share a metatable whose __index holds the
+    -- kind's fields: sockets of other kinds, made before and after,
+    -- must still read their own.
+    local kinds = {
+      {socket.AF_INET, socket.SOCK_STREAM, 0},
+      {socket.AF_INET, socket.SOCK_DGRAM, 0},
+      {socket.AF_UNIX, socket.SOCK_STREAM, 0},
+      {socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP},
+      {socket.AF_UNIX, socket.SOCK_DGRAM, 0},
+    }
+    local made = {}
+    for round = 1, 2 do
+      for i, k in ipairs(kinds) do
+        made[#made + 1] = {helpers.track(socket.socket(k[1], k[2], k[3])), k}
+        if round == 2 and i == 3 then collectgarbage() end
+      end
+    end
+    local a, b = socket.socketpair()
+    made[#made + 1] = {helpers.track(a), {socket.AF_UNIX, socket.SOCK_STREAM, 0}}
+    made[#made + 1] = {helpers.track(a:dup()), {socket.AF_UNIX, socket.SOCK_STREAM, 0}}
+    b:close()
+    for _, m in ipairs(made) do
+      local s, k = m[1], m[2]
+      assert.same(k, {s.family, s.type, s.proto})
+      assert.is_function(s.getsockname)
+      assert.is_nil(s.nosuchmethod)
+    end
+  end)
+
+  it("leave a method usable on a socket of another kind", function()
+    local t = helpers.track(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+    local u = helpers.track(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+    u:bind("127.0.0.1", 0)
+    local _, port = t.getsockname(u)
+    assert.equal(select(2, u:getsockname()), port)
+    assert.equal(socket.SOCK_DGRAM, u.type)
+    -- and a socket's methods refuse what is no socket
+    helpers.argerror("lsock.socket expected", t.getsockname, io.stdout)
+    helpers.argerror("lsock.socket expected", t.getsockname, {})
+  end)
+
   it("stay readable after close", function()
     local s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s:close()
