@@ -119,7 +119,7 @@ typedef struct Conn {
 #define CONN_HEAD ((sizeof(Conn) + 15) & ~(size_t)15)
 
 static void forget(int fd, void *ctx) {
-  lsockL_forget((lua_State *)ctx, fd);
+  lsockL_forget((lua_State *)ctx, NULL, fd);
 }
 
 /* __gc: a call that died (an error, an interrupt) leaves no socket open
@@ -568,7 +568,7 @@ static int f_create_server(lua_State *L) {
     err = lsk_sock_listen(&s->s, (int)backlog);
   if (err) {
     s->closed = 1;
-    lsockL_forget(L, s->s.fd);
+    lsockL_forget(L, s->ctx, s->s.fd);
     lsk_sock_close(&s->s);
     return lsockL_error(L, err, "create_server", where);
   }

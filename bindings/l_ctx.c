@@ -16,6 +16,7 @@ lsockL_Ctx *lsockL_ctx(lua_State *L) {
   c->open = 0;
   c->sched = NULL;
   c->policy = NULL;
+  c->metaref = c->kindsref = LUA_NOREF;
   lua_rawsetp(L, LUA_REGISTRYINDEX, &ctxkey);
   return c;
 }

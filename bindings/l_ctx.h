@@ -17,6 +17,10 @@ typedef struct lsockL_Ctx {
   int open;                    /* sockets that hold a descriptor */
   struct Sched *sched;         /* l_task.c's, set once by lsockL_opentask */
   const struct Policy *policy; /* l_policy.c's; NULL: everything allowed */
+  /* l_socket.c's tables, as references in the registry's array part: an
+   * integer key is found faster than a light userdata one. */
+  int metaref;  /* the generic socket metatable */
+  int kindsref; /* kind -> metatable */
 } lsockL_Ctx;
 
 /* The state's context, made at the first call (by luaopen_lsock, or by a

@@ -227,7 +227,7 @@ static void ctlmsg(Ctl *c, struct msghdr *m) {
 }
 
 static void closefd(int fd, void *ctx) {
-  lsockL_forget((lua_State *)ctx, fd);
+  lsockL_forget((lua_State *)ctx, NULL, fd);
   lsk_fd_close(fd);
 }
 
@@ -562,7 +562,7 @@ static int f_cmsg_space(lua_State *L) {
 static int f_close(lua_State *L) {
   lua_Integer fd = luaL_checkinteger(L, 1);
   luaL_argcheck(L, fd >= 0 && fd <= INT_MAX, 1, "bad file descriptor");
-  lsockL_forget(L, (int)fd);
+  lsockL_forget(L, NULL, (int)fd);
   int err = lsk_fd_close((int)fd);
   if (err)
     return lsockL_error(L, err, "close", NULL);

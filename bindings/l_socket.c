@@ -41,15 +41,14 @@ void lsockL_setdefault(lua_State *L, double t) {
  * a table of the methods and those three values: a method look-up is
  * then a table read in the VM instead of a call to C, about 300
  * instructions less on every s:method(). The kinds are cached in a weak
- * table, so a kind no socket uses any more goes.
+ * table, so a kind no socket uses any more goes; the context (l_ctx.h)
+ * holds references to that table and to the generic metatable.
  *
  * Every socket metatable holds at [1] a light userdata no Lua code can
  * make, this file's markkey: the check on each call reads it, instead of
  * luaL_checkudata's look-up of the metatable by name, which compares the
  * name's text each time. */
 static const char markkey = 0;
-static const char metakey = 0;    /* registry: the generic metatable */
-static const char kindskey = 0;   /* registry: kind -> metatable (weak) */
 static const char methodskey = 0; /* registry: the methods */
 
 lsockL_Socket *lsockL_testsock(lua_State *L, int i) {
@@ -77,8 +76,7 @@ lsockL_Socket *lsockL_checkopen(lua_State *L, int i, const char *op) {
   return s;
 }
 
-lsockL_Socket *lsockL_newsock(lua_State *L) {
-  lsockL_Ctx *c = lsockL_ctx(L);
+static lsockL_Socket *newsock(lua_State *L, lsockL_Ctx *c) {
   lsockL_policy_count(L, c, c->open, "socket");
   lsockL_Socket *s =
       (lsockL_Socket *)lua_newuserdatauv(L, sizeof(lsockL_Socket), 0);
@@ -91,9 +89,13 @@ lsockL_Socket *lsockL_newsock(lua_State *L) {
   s->nfiles = 0;
   s->shared = 0;
   s->timeout = c->deftimeout;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &metakey);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->metaref);
   lua_setmetatable(L, -2);
   return s;
+}
+
+lsockL_Socket *lsockL_newsock(lua_State *L) {
+  return newsock(L, lsockL_ctx(L));
 }
 
 
@@ -110,7 +112,7 @@ void lsockL_release(lua_State *L, lsockL_Socket *s) {
     s->nfiles--;
   if (s->nfiles == 0 && s->closed) {
     uncount(s);
-    lsockL_forget(L, s->s.fd);
+    lsockL_forget(L, s->ctx, s->s.fd);
     lsk_sock_close(&s->s);
   }
 }
@@ -221,8 +223,9 @@ static int f_socket(lua_State *L) {
   luaL_argcheck(L, base >= SOCK_STREAM && base <= SOCK_PACKET, 2,
                 "unknown socket type");
   luaL_argcheck(L, proto >= 0 && proto <= 0xffff, 3, "protocol out of range");
-  lsockL_policy_family(L, lsockL_ctx(L), (int)family, "socket");
-  lsockL_Socket *s = lsockL_newsock(L);
+  lsockL_Ctx *c = lsockL_ctx(L);
+  lsockL_policy_family(L, c, (int)family, "socket");
+  lsockL_Socket *s = newsock(L, c);
   if (type & SOCK_NONBLOCK)
     s->timeout = 0;
   int err = lsk_sock_open(&s->s, (int)family,
@@ -241,7 +244,7 @@ static int m_close(lua_State *L) {
   s->closed = 1;
   if (!was && s->nfiles == 0) {
     uncount(s);
-    lsockL_forget(L, s->s.fd);
+    lsockL_forget(L, s->ctx, s->s.fd);
     int err = lsk_sock_close(&s->s);
     if (err)
       return lsockL_fail(L, err, "close", NULL);
@@ -255,7 +258,7 @@ static int mm_gc(lua_State *L) {
   lsockL_Socket *s = lsockL_tosock(L, 1);
   s->closed = 1;
   uncount(s);
-  lsockL_forget(L, s->s.fd);
+  lsockL_forget(L, s->ctx, s->s.fd);
   lsk_sock_close(&s->s);
   return 0;
 }
@@ -273,7 +276,7 @@ static int m_detach(lua_State *L) {
    * from this socket see a closed socket rather than someone's fd. */
   s->closed = 1;
   uncount(s);
-  lsockL_forget(L, s->s.fd);
+  lsockL_forget(L, s->ctx, s->s.fd);
   s->s.fd = -1;
   lua_pushinteger(L, fd);
   return 1;
@@ -281,7 +284,7 @@ static int m_detach(lua_State *L) {
 
 static int m_dup(lua_State *L) {
   lsockL_Socket *s = lsockL_checkopen(L, 1, "dup");
-  lsockL_Socket *d = lsockL_newsock(L);
+  lsockL_Socket *d = newsock(L, s->ctx);
   int err = lsk_sock_dup(&s->s, &d->s);
   if (err)
     return lsockL_fail(L, err, "dup", NULL);
@@ -497,11 +500,11 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
 }
 
 static int m_accept(lua_State *L) {
-  lsockL_checkopen(L, 1, "accept");
+  lsockL_Socket *s = lsockL_checkopen(L, 1, "accept");
   lua_settop(L, 1);
   /* The new object exists before the descriptor does, so nothing can
    * fail between accept4 and the descriptor having an owner. */
-  lsockL_newsock(L);
+  newsock(L, s->ctx);
   lua_pushinteger(L, LSOCK_DEADLINE_UNSET);
   return accept_k(L, LUA_OK, 0);
 }
@@ -1101,11 +1104,11 @@ void lsockL_opened(lua_State *L, int i) {
   lua_Integer kind = ((lua_Integer)(s->s.family & 0xffff) << 24) |
                      ((lua_Integer)(s->s.type & 0xff) << 16) |
                      (lua_Integer)(s->s.proto & 0xffff);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &kindskey);      /* kinds */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx->kindsref); /* kinds */
   if (lua_rawgeti(L, -1, kind) == LUA_TNIL) {        /* kinds, nil */
     lua_pop(L, 1);
     lua_createtable(L, 1, 6);                        /* kinds, mt */
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &metakey);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx->metaref);
     copyinto(L, -2, -1);  /* the generic one's mark, metamethods and name */
     lua_pop(L, 1);
     lua_createtable(L, 0, 40);                       /* kinds, mt, index */
@@ -1128,7 +1131,7 @@ void lsockL_opened(lua_State *L, int i) {
 
 void lsockL_syncmethods(lua_State *L) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &methodskey);    /* methods */
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &kindskey);      /* methods, kinds */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lsockL_ctx(L)->kindsref);
   lua_pushnil(L);
   while (lua_next(L, -2)) {                          /* ..., kind, mt */
     lua_getfield(L, -1, "__index");                  /* ..., kind, mt, index */
@@ -1146,19 +1149,18 @@ static const luaL_Reg functions[] = {
 };
 
 void lsockL_opensocket(lua_State *L) {
-  lsockL_ctx(L);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &kindskey) == LUA_TNIL) {
-    lua_newtable(L);                   /* the first open in this state */
+  lsockL_Ctx *c = lsockL_ctx(L);
+  luaL_newmetatable(L, LSOCK_SOCKET);  /* module, generic */
+  if (c->metaref == LUA_NOREF) {       /* the first open in this state */
+    lua_pushvalue(L, -1);
+    c->metaref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
     lua_createtable(L, 0, 1);
     lua_pushliteral(L, "v");
     lua_setfield(L, -2, "__mode");
     lua_setmetatable(L, -2);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &kindskey);
+    c->kindsref = luaL_ref(L, LUA_REGISTRYINDEX);
   }
-  lua_pop(L, 1);
-  luaL_newmetatable(L, LSOCK_SOCKET);  /* module, generic */
-  lua_pushvalue(L, -1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &metakey);
   lua_pushlightuserdata(L, (void *)&markkey);
   lua_rawseti(L, -2, 1);
   luaL_setfuncs(L, metamethods, 0);

@@ -448,8 +448,8 @@ lsk_loop *lsockL_hints(lua_State *L, const lsockL_Ctx *c) {
   return S->loop;
 }
 
-void lsockL_forget(lua_State *L, int fd) {
-  Sched *S = getsched(L);
+void lsockL_forget(lua_State *L, const lsockL_Ctx *c, int fd) {
+  const Sched *S = (c ? c : lsockL_ctx(L))->sched;
   if (S && S->loop)
     lsk_loop_forget(S->loop, fd);
 }

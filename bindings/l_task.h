@@ -55,8 +55,9 @@ void lsockL_waitdone(lua_State *L, lsk_waiter *ws, int n);
 int lsockL_canblock(lua_State *L, const lsockL_Ctx *c);
 
 /* The descriptor fd is about to close: tasks waiting on it wake with
- * EBADF. Safe from __gc. */
-void lsockL_forget(lua_State *L, int fd);
+ * EBADF. c is the state's context, or NULL to look it up. Safe from
+ * __gc. */
+void lsockL_forget(lua_State *L, const lsockL_Ctx *c, int fd);
 
 /* Lets the loop drop fd's registration when nothing waits on it
  * (lsk_loop_release): for descriptors that may close behind our back. */

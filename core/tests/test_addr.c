@@ -55,6 +55,50 @@ static void inet4_host_text(void) {
   ASSERT_OK(lsk_addr_host(&a, buf, 16));
 }
 
+/* The hand-made parser of dotted decimal takes exactly what inet_pton
+ * takes: every string of up to 8 characters from "019.5" and a few others
+ * (leading zeros, 256, too many or too few parts, signs, spaces). */
+static void inet4_literals(void) {
+  static const char alphabet[] = "019.5";
+  static const char *const extra[] = {
+      "255.255.255.255", "256.1.1.1", "1.2.3.256", "01.2.3.4", "1.2.3.04",
+      "0.0.0.0", "1.2.3", "1.2.3.4.5", "1.2.3.4.", ".1.2.3.4", "1..2.3",
+      "+1.2.3.4", "1.2.3.-4", " 1.2.3.4", "1.2.3.4 ", "1.2.3.4x",
+      "999.1.1.1", "1.2.3.1000", "0x1.2.3.4", "", "localhost"};
+  char host[16];
+  lsk_addr a;
+  struct in_addr want;
+  size_t na = sizeof alphabet - 1, ne = sizeof extra / sizeof extra[0];
+  size_t total = 0;
+  for (size_t len = 1; len <= 8; len++) {
+    size_t count = 1;
+    for (size_t i = 0; i < len; i++)
+      count *= na;
+    for (size_t k = 0; k < count; k++, total++) {
+      size_t x = k;
+      for (size_t i = 0; i < len; i++, x /= na)
+        host[i] = alphabet[x % na];
+      host[len] = '\0';
+      int ok = inet_pton(AF_INET, host, &want) == 1;
+      int err = lsk_addr_literal(&a, AF_INET, host, 1, 0, 0);
+      ASSERT_EQ(err == 0, ok);
+      if (ok)
+        ASSERT(a.u.in.sin_addr.s_addr == want.s_addr);
+    }
+  }
+  for (size_t i = 0; i < ne; i++) {
+    int ok = inet_pton(AF_INET, extra[i], &want) == 1;
+    int err = lsk_addr_literal(&a, AF_INET, extra[i], 1, 0, 0);
+    if (extra[i][0] == '\0')
+      ASSERT_EQ(err, 0); /* "" is INADDR_ANY, as in Python */
+    else
+      ASSERT_EQ(err == 0, ok);
+    if (ok)
+      ASSERT(a.u.in.sin_addr.s_addr == want.s_addr);
+  }
+  ASSERT(total > 400000);
+}
+
 static void bad_inputs(void) {
   lsk_addr a;
   ASSERT_EQ(lsk_addr_inet(&a, AF_UNIX, "x", 1, 0, 0), EAFNOSUPPORT);
@@ -105,6 +149,7 @@ int main(void) {
   RUN(inet_round_trip);
   RUN(inet6_round_trip);
   RUN(inet4_host_text);
+  RUN(inet4_literals);
   RUN(bad_inputs);
   RUN(unix_paths);
   RUN(unnamed_unix);
