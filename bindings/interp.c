@@ -440,7 +440,7 @@ static int waitinput_(lua_State *L) {
   lsk_deadline d = inputready() ? lsk_deadline_after(0) : LSK_NEVER;
   /* Errors other than ^C (epoll refusing a regular file, say) only mean
    * that waiting is not possible: the read that follows then blocks. */
-  lsockL_waitfd(L, STDIN_FILENO, LSK_WANT_READ, d, NULL, 0);
+  lsockL_waitfd(L, NULL, STDIN_FILENO, LSK_WANT_READ, d, NULL, 0);
   return 0;
 }
 

@@ -288,7 +288,7 @@ static void setup(lua_State *L, Lookup *l) {
 }
 
 static int create_k(lua_State *L, int status, lua_KContext ctx) {
-  int err = status == LUA_YIELD ? lsockL_resumed(L) : 0;
+  int err = status == LUA_YIELD ? lsockL_resumed(L, NULL) : 0;
   (void)ctx;
   lua_settop(L, NSLOTS);
   if (lua_tointeger(L, C_PHASE) == P_LOOKUP) {

@@ -92,7 +92,7 @@ static int waitfor(lua_State *L, lsockL_File *f, int events, int dslot,
 /* The outcome of the wait a step function resumes from: -1 when it was
  * not resumed (a fresh call, or a wait that returned in place). */
 static int resumed(lua_State *L, int status) {
-  return status == LUA_YIELD ? lsockL_resumed(L) : -1;
+  return status == LUA_YIELD ? lsockL_resumed(L, NULL) : -1;
 }
 
 static void setslot(lua_State *L, int slot, lua_Integer v) {

@@ -169,7 +169,7 @@ static int getaddrinfo_k(lua_State *L, int status, lua_KContext ctx) {
   lsk_ainfo **box = (lsk_ainfo **)lua_touserdata(L, 7);
   AinfoJob *j = (AinfoJob *)lua_touserdata(L, 8);
   char where[256];
-  int err = status == LUA_YIELD ? lsockL_resumed(L) : (int)ctx;
+  int err = status == LUA_YIELD ? lsockL_resumed(L, NULL) : (int)ctx;
   lua_settop(L, 7);
   memcpy(where, j->where, sizeof where);
   if (err) /* the wait gave up: the job is the pool's now */

@@ -154,7 +154,7 @@ int lsockL_wait(lua_State *L, const lsockL_Socket *s, int events,
                 lsk_deadline d, lua_KFunction k, lua_KContext ctx) {
   if (s->timeout == 0)
     return EAGAIN;
-  return lsockL_waitfd(L, s->s.fd, events, d, k, ctx);
+  return lsockL_waitfd(L, s->ctx, s->s.fd, events, d, k, ctx);
 }
 
 lsk_deadline lsockL_slotdeadline(lua_State *L, const lsockL_Socket *s,
@@ -185,9 +185,11 @@ int lsockL_fail(lua_State *L, int err, const char *op, const lsk_addr *a) {
 
 lsockL_Socket *lsockL_resumek(lua_State *L, int status, int top,
                                const char *op, int *err) {
-  lsockL_Socket *s = lsockL_checkopen(L, 1, op);
+  lsockL_Socket *s = (lsockL_Socket *)lua_touserdata(L, 1);
+  if (s->closed || s->s.fd < 0)
+    lsockL_error(L, EBADF, op, NULL);
   lua_settop(L, top);
-  *err = status == LUA_YIELD ? lsockL_resumed(L) : 0;
+  *err = status == LUA_YIELD ? lsockL_resumed(L, s->ctx) : 0;
   return s;
 }
 

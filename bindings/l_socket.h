@@ -105,7 +105,8 @@ int lsockL_fail(lua_State *L, int err, const char *op, const lsk_addr *a);
 /* The start of every continuation: self (argument 1) still open (a close
  * while a task waited raises EBADF), the stack cut to `top` slots, and
  * *err the outcome of the wait that ended (0 when status is not
- * LUA_YIELD). */
+ * LUA_YIELD). The entry function must have checked self: slot 1 of a C
+ * function's frame stays what it was, so it is not checked again. */
 lsockL_Socket *lsockL_resumek(lua_State *L, int status, int top,
                               const char *op, int *err);
 

@@ -270,9 +270,9 @@ static int yield_on(lua_State *L, Sched *S, int fd, int events,
   return lua_yieldk(L, 0, ctx, k);
 }
 
-int lsockL_waitfd(lua_State *L, int fd, int events, lsk_deadline d,
-                  lua_KFunction k, lua_KContext ctx) {
-  Sched *S = getsched(L);
+int lsockL_waitfd(lua_State *L, const lsockL_Ctx *c, int fd, int events,
+                  lsk_deadline d, lua_KFunction k, lua_KContext ctx) {
+  Sched *S = c ? c->sched : getsched(L);
   int err;
   /* Without a continuation a task cannot yield here: it waits like the
    * main code, running the other tasks meanwhile (nested, on the C
@@ -312,8 +312,8 @@ int lsockL_waitfd(lua_State *L, int fd, int events, lsk_deadline d,
   return err;
 }
 
-int lsockL_resumed(lua_State *L) {
-  Sched *S = getsched(L);
+int lsockL_resumed(lua_State *L, const lsockL_Ctx *c) {
+  const Sched *S = c ? c->sched : getsched(L);
   return S->current ? S->current->w.result : 0;
 }
 
@@ -551,7 +551,7 @@ static int f_sleep(lua_State *L) {
     }
     return yield_on(L, S, -1, 0, lsk_deadline_after(t), sleep_k, 0);
   }
-  int err = lsockL_waitfd(L, -1, 0, lsk_deadline_after(t), sleep_k, 0);
+  int err = lsockL_waitfd(L, NULL, -1, 0, lsk_deadline_after(t), sleep_k, 0);
   if (err && err != ETIMEDOUT)
     raise_err(L, err, "sleep");
   return 0;
@@ -594,7 +594,7 @@ static int join_k(lua_State *L, int status, lua_KContext ctx) {
   Task *t = totask(L, 1);
   (void)ctx;
   if (status == LUA_YIELD) {
-    int err = lsockL_resumed(L);
+    int err = lsockL_resumed(L, NULL);
     if (err)
       return lsockL_error(L, err, "join", NULL);
   }

@@ -22,13 +22,14 @@
  *   meanwhile) or poll's errno.
  * An interrupt (SIGINT in the interpreter) raises "interrupted!". A task
  * that cannot yield here (inside a metamethod or a C call) gets a clear
- * error. fd -1 waits for the deadline alone. */
-int lsockL_waitfd(lua_State *L, int fd, int events, lsk_deadline d,
-                  lua_KFunction k, lua_KContext ctx);
+ * error. fd -1 waits for the deadline alone. c is the state's context (a
+ * socket's s->ctx), or NULL to look it up; so for lsockL_resumed. */
+int lsockL_waitfd(lua_State *L, const lsockL_Ctx *c, int fd, int events,
+                  lsk_deadline d, lua_KFunction k, lua_KContext ctx);
 
 /* In a continuation after a wait: 0 when ready, or the error that ended
  * the wait (ETIMEDOUT, EBADF). */
-int lsockL_resumed(lua_State *L);
+int lsockL_resumed(lua_State *L, const lsockL_Ctx *c);
 
 /* Runs `job` on a worker thread and waits for it like lsockL_waitfd:
  * returns (or, in a task, resumes k with lsockL_resumed giving) 0 when
