@@ -38,7 +38,6 @@ typedef struct Sched Sched;
 
 static const char schedkey = 0;  /* registry: the Sched userdata, which
                                     the context (l_ctx.h) points at */
-static const char alivekey = 0;  /* registry: task -> true while alive */
 static const char failedkey = 0; /* registry: failed tasks nobody joined */
 
 static Sched *getsched(lua_State *L) {
@@ -74,9 +73,9 @@ static void make_ready(Sched *S, Task *t) {
   S->ready_tail = t;
 }
 
-/* Pushes the task userdata of t (kept in the alive table or by whoever
- * holds it): found by scanning is too slow, so every Task records its
- * userdata in the registry under its own address. */
+/* Pushes the task userdata of a live task t: every Task is kept in the
+ * registry under its own address from spawn until it ends, which also
+ * keeps it alive while nothing else holds it. */
 static void pushtask(lua_State *L, Task *t) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, t);
 }
@@ -84,8 +83,10 @@ static void pushtask(lua_State *L, Task *t) {
 /* Wakes every task waiting in join for t. */
 static void wake_joiners(lua_State *L, Sched *S, Task *t) {
   pushtask(L, t);
-  lua_getiuservalue(L, -1, UV_JOINERS);
-  int n = (int)luaL_len(L, -1);
+  /* The list of joiners is made at the first join. */
+  int n = lua_getiuservalue(L, -1, UV_JOINERS) == LUA_TNIL
+              ? 0
+              : (int)luaL_len(L, -1);
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, -1, i);
     Task *j = (Task *)lua_touserdata(L, -1);
@@ -103,7 +104,7 @@ static void wake_joiners(lua_State *L, Sched *S, Task *t) {
   lua_pop(L, 1);
 }
 
-/* A task has ended: record its outcome, let it go from the alive table,
+/* A task has ended: record its outcome, let it go from the registry,
  * wake its joiners. The task's stack top holds its results or error. */
 static void finish(lua_State *L, Sched *S, Task *t, int status, int nres) {
   lua_State *co = t->co;
@@ -138,17 +139,14 @@ static void finish(lua_State *L, Sched *S, Task *t, int status, int nres) {
   lua_setiuservalue(L, -2, UV_THREAD);
   t->co = NULL;
   S->alive--;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &alivekey);     /* task, alive */
-  lua_pushvalue(L, -2);
-  lua_pushnil(L);
-  lua_rawset(L, -3);
-  lua_pop(L, 1);                                    /* task */
   /* Someone looks: a join outside tasks, or a task still waiting in a
    * join on this one (not one whose join timed out and went on). */
   int joined = t->mainjoins > 0;
   pushtask(L, t);
-  lua_getiuservalue(L, -1, UV_JOINERS);
-  for (lua_Integer i = 1, n = luaL_len(L, -1); i <= n && !joined; i++) {
+  lua_Integer n = lua_getiuservalue(L, -1, UV_JOINERS) == LUA_TNIL
+                      ? 0
+                      : luaL_len(L, -1);
+  for (lua_Integer i = 1; i <= n && !joined; i++) {
     lua_rawgeti(L, -1, i);
     Task *j = (Task *)lua_touserdata(L, -1);
     joined = j && j->joining == t && j->status == T_WAITING;
@@ -471,15 +469,8 @@ static int f_spawn(lua_State *L) {
   luaL_setmetatable(L, LSOCK_TASK);                 /* fn, args, task */
   lua_State *co = lua_newthread(L);                 /* ..., task, co */
   lua_setiuservalue(L, -2, UV_THREAD);
-  lua_newtable(L);
-  lua_setiuservalue(L, -2, UV_JOINERS);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, t);             /* task by address */
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &alivekey);
-  lua_pushvalue(L, -2);
-  lua_pushboolean(L, 1);
-  lua_rawset(L, -3);                                /* alive[task] = true */
-  lua_pop(L, 1);
   for (int i = 1; i <= n; i++)
     lua_pushvalue(L, i);
   lua_xmove(L, co, n);                              /* co: fn, args */
@@ -618,8 +609,13 @@ static int m_join(lua_State *L) {
   if (t->status == T_DONE || t->status == T_FAILED)
     return outcome(L, t);
   /* Register as a joiner, so finish() wakes us and knows we look. */
-  lua_getiuservalue(L, 1, UV_JOINERS);
   if (in_task(L, S)) {
+    if (lua_getiuservalue(L, 1, UV_JOINERS) == LUA_TNIL) {
+      lua_pop(L, 1);
+      lua_newtable(L);
+      lua_pushvalue(L, -1);
+      lua_setiuservalue(L, 1, UV_JOINERS);
+    }
     pushtask(L, S->current);
     lua_rawseti(L, -2, luaL_len(L, -2) + 1);
     lua_pop(L, 1);
@@ -629,7 +625,6 @@ static int m_join(lua_State *L) {
     me->joining = NULL;
     return lsockL_error(L, err, "join", NULL);
   }
-  lua_pop(L, 1);
   lsk_waiter w;
   memset(&w, 0, sizeof w);
   w.fd = -1;
@@ -717,8 +712,6 @@ void lsockL_opentask(lua_State *L) {
   lua_setmetatable(L, -2);
   c->sched = S;
   lua_rawsetp(L, LUA_REGISTRYINDEX, &schedkey);
-  lua_newtable(L);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &alivekey);
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &failedkey);
   luaL_newmetatable(L, LSOCK_TASK);
