@@ -617,7 +617,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="small sizes, one repetition: a smoke test")
     ap.add_argument("--impl", default=",".join(IMPLS), help="comma-separated: " + ",".join(IMPLS))
     ap.add_argument("--workload", default=",".join(WORKLOADS), help="comma-separated: " + ",".join(WORKLOADS))
-    ap.add_argument("--reps", type=int, help="repetitions (default 3, 1 in quick mode)")
+    ap.add_argument("--reps", type=int, help="repetitions (default 5, 1 in quick mode)")
     ap.add_argument("--placement", choices=["both", "2", "1"], default="both",
                     help="two-process rows on 2 cores, 1 core or both (default)")
     ap.add_argument("--bin-dir", required=True, help="where ref, loadgen and launch are")
@@ -638,7 +638,7 @@ def main():
         if w not in WORKLOADS:
             ap.error(f"unknown workload {w!r}; choose from {', '.join(WORKLOADS)}")
     if o.reps is None:
-        o.reps = 1 if o.quick else 3
+        o.reps = 1 if o.quick else 5
     if o.reps < 1:
         ap.error("--reps must be at least 1")
     o.lsock = os.path.abspath(o.lsock)
