@@ -98,7 +98,6 @@ lsockL_Socket *lsockL_newsock(lua_State *L) {
   return newsock(L, lsockL_ctx(L));
 }
 
-
 /* The socket no longer holds a descriptor: it stops counting. */
 static void uncount(lsockL_Socket *s) {
   if (s->counted) {
@@ -1101,11 +1100,15 @@ void lsockL_opened(lua_State *L, int i) {
   lsockL_Socket *s = (lsockL_Socket *)lua_touserdata(L, i);
   i = lua_absindex(L, i);
   s->closed = 0;
-  /* The kernel's values fit: proto 16 bits, type (without flags) 8,
-   * family 16. */
-  lua_Integer kind = ((lua_Integer)(s->s.family & 0xffff) << 24) |
-                     ((lua_Integer)(s->s.type & 0xff) << 16) |
-                     (lua_Integer)(s->s.proto & 0xffff);
+  /* The kind, packed into one integer key; values that would not fit
+   * (none the kernel gives) keep the generic metatable, which is always
+   * right. */
+  unsigned family = (unsigned)s->s.family, type = (unsigned)s->s.type,
+           proto = (unsigned)s->s.proto;
+  if (family > 0xffff || type > 0xffffff || proto > 0xffff)
+    return;
+  lua_Integer kind = ((lua_Integer)family << 40) |
+                     ((lua_Integer)type << 16) | (lua_Integer)proto;
   lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx->kindsref); /* kinds */
   if (lua_rawgeti(L, -1, kind) == LUA_TNIL) {        /* kinds, nil */
     lua_pop(L, 1);
