@@ -419,19 +419,36 @@ static luaL_Stream *checkfile(lua_State *L, int i) {
   return p;
 }
 
+/* Saves sendfile's progress in its slots before a wait. */
+static void sendfile_save(lua_State *L, off_t off, lua_Integer left,
+                          lua_Integer total, int how) {
+  lua_pushinteger(L, (lua_Integer)off);
+  lua_replace(L, 3);
+  lua_pushinteger(L, left);
+  lua_replace(L, 4);
+  lua_pushinteger(L, total);
+  lua_replace(L, 6);
+  lua_pushinteger(L, how);
+  lua_replace(L, 7);
+}
+
 /* sendfile: slots 2 the file, 3 the offset reached, 4 bytes still wanted
  * (-1: to the end), 5 deadline, 6 bytes sent, 7 how (F_*), 8 bytes read
- * from a pipe and not sent yet (or nil). */
+ * from a pipe and not sent yet (or nil). ctx, on a resume, is -(fd + 1)
+ * after a wait on a pipe's descriptor fd (a wait on the socket passes a
+ * slot number): the loop lets go of that one, as the file may be closed
+ * behind our back and its number reused. */
 static int sendfile_k(lua_State *L, int status, lua_KContext ctx) {
   int err;
   lsockL_Socket *s = lsockL_resumek(L, status, 8, "sendfile", &err);
+  if (status == LUA_YIELD && ctx < 0)
+    lsockL_unregister(L, (int)(-ctx - 1));
   luaL_Stream *p = (luaL_Stream *)luaL_checkudata(L, 2, LUA_FILEHANDLE);
   off_t off = (off_t)lua_tointeger(L, 3);
   lua_Integer left = lua_tointeger(L, 4);
   lua_Integer total = lua_tointeger(L, 6);
   int how = (int)lua_tointeger(L, 7);
   char buf[CHUNK];
-  (void)ctx;
   if (p->closef == NULL && err == 0)
     err = EBADF; /* closed while the task waited */
   int fd = err ? -1 : fileno(p->f);
@@ -456,11 +473,26 @@ static int sendfile_k(lua_State *L, int status, lua_KContext ctx) {
       if (held) {
         data = lua_tolstring(L, 8, &len);
       } else {
-        err = lsk_fd_read(fd, buf, want < CHUNK ? want : CHUNK,
-                          how == F_PREAD ? off : -1, &len);
+        /* A pipe may have nothing yet. Where other tasks could run, or
+         * a timeout must hold, it is waited for like the socket, not in
+         * a read(2) that would hold up the whole process. */
+        if (how == F_READ && !lsockL_direct(L, s) &&
+            !lsk_ready(fd, LSK_WANT_READ))
+          err = EAGAIN;
+        else
+          err = lsk_fd_read(fd, buf, want < CHUNK ? want : CHUNK,
+                            how == F_PREAD ? off : -1, &len);
         if (err == ESPIPE && how == F_PREAD && total == 0 && off == 0) {
           how = F_READ; /* a pipe: read it from where it is */
           err = 0;
+          continue;
+        }
+        if (err == EAGAIN && how == F_READ && s->timeout != 0) {
+          sendfile_save(L, off, left, total, how);
+          lsk_deadline d = lsockL_slotdeadline(L, s, 5);
+          err = lsockL_waitfd(L, s->ctx, fd, LSK_WANT_READ, d, sendfile_k,
+                              -((lua_KContext)fd + 1));
+          lsockL_unregister(L, fd);
           continue;
         }
         if (err || len == 0)
@@ -492,14 +524,7 @@ static int sendfile_k(lua_State *L, int status, lua_KContext ctx) {
     }
     if (err != EAGAIN)
       break;
-    lua_pushinteger(L, (lua_Integer)off);
-    lua_replace(L, 3);
-    lua_pushinteger(L, left);
-    lua_replace(L, 4);
-    lua_pushinteger(L, total);
-    lua_replace(L, 6);
-    lua_pushinteger(L, how);
-    lua_replace(L, 7);
+    sendfile_save(L, off, left, total, how);
     err = lsockL_waitk(L, s, LSK_WANT_WRITE, 5, sendfile_k);
   }
   /* As Python: the file's position ends after the last byte sent, also

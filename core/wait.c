@@ -5,6 +5,13 @@
 
 volatile sig_atomic_t lsk_interrupted = 0;
 
+int lsk_ready(int fd, int events) {
+  struct pollfd p = {.fd = fd, .events = (short)events, .revents = 0};
+  int n;
+  LSK_RETRY_EINTR(poll(&p, 1, 0), n);
+  return n != 0;
+}
+
 int lsk_wait(int fd, int events, lsk_deadline d) {
   struct pollfd p = {.fd = fd, .events = (short)events, .revents = 0};
   for (;;) {

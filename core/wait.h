@@ -40,4 +40,8 @@ static inline int lsk_would_block(int err) {
  * interrupted with lsk_interrupted set, or poll's errno. Blocks. */
 int lsk_wait(int fd, int events, lsk_deadline d);
 
+/* Whether `fd` is ready for `events` now, without waiting: 1 when it is
+ * (or has an error or hang-up for the next operation to report), else 0. */
+int lsk_ready(int fd, int events);
+
 #endif

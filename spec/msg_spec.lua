@@ -467,6 +467,43 @@ describe("sendfile", function()
     p:close()
   end)
 
+  it("waits for a slow pipe without holding up the other tasks", function()
+    local a, b = pair()
+    -- The pipe's writer pauses between its two parts; a task meanwhile
+    -- counts turns of the loop, which a read(2) blocked on the pipe would
+    -- stop.
+    local p = assert(io.popen("printf one; sleep 0.3; printf two", "r"))
+    local turns, done = 0, false
+    local ticker = socket.spawn(function()
+      while not done and turns < 1000 do
+        socket.sleep(0.01)
+        turns = turns + 1
+      end
+    end)
+    local w = socket.spawn(function()
+      local n = a:sendfile(p)
+      done = true
+      return n
+    end)
+    assert.equal(6, w:join(10))
+    ticker:join(10)
+    assert.equal("onetwo", helpers.recv_exactly(b, 6))
+    assert.is_true(turns >= 5, "the loop ran " .. turns .. " turns")
+    p:close()
+  end)
+
+  it("counts the wait for a pipe in the socket's timeout", function()
+    local a = pair()
+    a:settimeout(0.2)
+    local p = assert(io.popen("sleep 0.6", "r"))
+    local t0 = helpers.now()
+    local e = helpers.sockerr("ETIMEDOUT", "sendfile", a.sendfile, a, p)
+    local dt = helpers.now() - t0
+    assert.equal("timeout", e.kind)
+    assert.is_true(dt >= 0.15 and dt < 2, "waited " .. dt)
+    p:close()
+  end)
+
   it("works inside a task", function()
     local a, b = pair()
     local f = assert(io.open(tempfile(big), "rb"))

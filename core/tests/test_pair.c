@@ -1,10 +1,11 @@
 /* core/tests/test_pair: lsk_sock_pair and lsk_sock_fromfd, the core of
- * socket.socketpair and socket.fromfd. */
+ * socket.socketpair and socket.fromfd; and lsk_ready. */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include "../sock.h"
+#include "../wait.h"
 #include "check.h"
 
 static int cloexec(int fd) {
@@ -87,10 +88,26 @@ static void fromfd_fails(void) {
   close(p[1]);
 }
 
+/* lsk_ready: a look at readiness that never waits. */
+static void ready_now(void) {
+  int p[2];
+  ASSERT(pipe(p) == 0);
+  ASSERT_EQ(lsk_ready(p[0], LSK_WANT_READ), 0);
+  ASSERT_EQ(lsk_ready(p[1], LSK_WANT_WRITE), 1);
+  ASSERT(write(p[1], "x", 1) == 1);
+  ASSERT_EQ(lsk_ready(p[0], LSK_WANT_READ), 1);
+  close(p[1]);
+  char c;
+  ASSERT(read(p[0], &c, 1) == 1);
+  ASSERT_EQ(lsk_ready(p[0], LSK_WANT_READ), 1); /* the hang-up */
+  close(p[0]);
+}
+
 int main(void) {
   RUN(pair_talks);
   RUN(pair_fails);
   RUN(fromfd_dups);
   RUN(fromfd_fails);
+  RUN(ready_now);
   return 0;
 }
