@@ -44,6 +44,12 @@ static Sched *getsched(lua_State *L) {
   return lsockL_ctx(L)->sched;
 }
 
+/* The scheduler through the caller's context c, or looked up when c is
+ * NULL. */
+static Sched *schedof(lua_State *L, const lsockL_Ctx *c) {
+  return c ? c->sched : getsched(L);
+}
+
 static int raise_err(lua_State *L, int err, const char *op) {
   if (err == EINTR && lsk_interrupted) {
     lsk_interrupted = 0;
@@ -80,14 +86,19 @@ static void pushtask(lua_State *L, Task *t) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, t);
 }
 
+/* Pushes the list of tasks that joined the task on top (nil before the
+ * first join from a task makes it) and returns its length. */
+static lua_Integer pushjoiners(lua_State *L) {
+  if (lua_getiuservalue(L, -1, UV_JOINERS) == LUA_TNIL)
+    return 0;
+  return luaL_len(L, -1);
+}
+
 /* Wakes every task waiting in join for t. */
 static void wake_joiners(lua_State *L, Sched *S, Task *t) {
   pushtask(L, t);
-  /* The list of joiners is made at the first join. */
-  int n = lua_getiuservalue(L, -1, UV_JOINERS) == LUA_TNIL
-              ? 0
-              : (int)luaL_len(L, -1);
-  for (int i = 1; i <= n; i++) {
+  lua_Integer n = pushjoiners(L);
+  for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, -1, i);
     Task *j = (Task *)lua_touserdata(L, -1);
     lua_pop(L, 1);
@@ -143,9 +154,7 @@ static void finish(lua_State *L, Sched *S, Task *t, int status, int nres) {
    * join on this one (not one whose join timed out and went on). */
   int joined = t->mainjoins > 0;
   pushtask(L, t);
-  lua_Integer n = lua_getiuservalue(L, -1, UV_JOINERS) == LUA_TNIL
-                      ? 0
-                      : luaL_len(L, -1);
+  lua_Integer n = pushjoiners(L);
   for (lua_Integer i = 1; i <= n && !joined; i++) {
     lua_rawgeti(L, -1, i);
     Task *j = (Task *)lua_touserdata(L, -1);
@@ -270,7 +279,7 @@ static int yield_on(lua_State *L, Sched *S, int fd, int events,
 
 int lsockL_waitfd(lua_State *L, const lsockL_Ctx *c, int fd, int events,
                   lsk_deadline d, lua_KFunction k, lua_KContext ctx) {
-  Sched *S = c ? c->sched : getsched(L);
+  Sched *S = schedof(L, c);
   int err;
   /* Without a continuation a task cannot yield here: it waits like the
    * main code, running the other tasks meanwhile (nested, on the C
@@ -311,7 +320,7 @@ int lsockL_waitfd(lua_State *L, const lsockL_Ctx *c, int fd, int events,
 }
 
 int lsockL_resumed(lua_State *L, const lsockL_Ctx *c) {
-  const Sched *S = c ? c->sched : getsched(L);
+  const Sched *S = schedof(L, c);
   return S->current ? S->current->w.result : 0;
 }
 
@@ -440,14 +449,11 @@ void lsockL_unregister(lua_State *L, int fd) {
 }
 
 lsk_loop *lsockL_hints(lua_State *L, const lsockL_Ctx *c) {
-  const Sched *S = c->sched;
-  if (S->alive == 0 && !(S->current && S->current->co == L))
-    return NULL;
-  return S->loop;
+  return lsockL_canblock(L, c) ? NULL : c->sched->loop;
 }
 
 void lsockL_forget(lua_State *L, const lsockL_Ctx *c, int fd) {
-  const Sched *S = (c ? c : lsockL_ctx(L))->sched;
+  const Sched *S = schedof(L, c);
   if (S && S->loop)
     lsk_loop_forget(S->loop, fd);
 }
