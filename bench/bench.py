@@ -29,9 +29,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-WORKLOADS = ["bulk", "pingpong", "connrate", "udp", "concurrent", "startup", "lines"]
-IMPLS = ["c", "lsock", "python", "luasocket"]
-LABELS = {"c": "C", "lsock": "lsock", "python": "Python 3", "luasocket": "LuaSocket"}
+WORKLOADS = ["bulk", "pingpong", "connrate", "udp", "concurrent", "startup", "lines", "instructions"]
+IMPLS = ["c", "lsock", "python", "luasocket", "floor"]
+LABELS = {"c": "C", "lsock": "lsock", "python": "Python 3", "luasocket": "LuaSocket",
+          "floor": "Lua floor"}
+# The Lua floor (bench/c/floor.c) is a reference, not a library: it plays
+# only the rows that tell what Lua itself costs per call.
+FLOOR_WORKLOADS = ("pingpong",)
 
 # Sizes: the issue's for a full run, small ones for the quick mode (a smoke
 # test of the scripts: it checks that everything runs and parses, no speed).
@@ -44,6 +48,7 @@ FULL = {
     "rounds": 100,              # round trips per connection
     "startup": 50,              # launches per sample
     "lines": 100_000_000,       # bytes of 80-byte lines
+    "instructions": 20_000,     # round trips under callgrind (and twice that)
     "timeout": 300,             # seconds, per run of one implementation
 }
 QUICK = {
@@ -55,7 +60,8 @@ QUICK = {
     "rounds": 10,
     "startup": 5,
     "lines": 10_000_000,
-    "timeout": 30,
+    "instructions": 1000,
+    "timeout": 60,
 }
 
 LIVE = set()  # processes started and not yet reaped
@@ -117,8 +123,10 @@ class Bench:
         self.ref = os.path.join(self.bin, "ref")
         self.loadgen = os.path.join(self.bin, "loadgen")
         self.launch = os.path.join(self.bin, "launch")
+        self.floor_so = os.path.join(self.bin, "floor.so")
         self.python = opts.python
         self.lua = shutil.which("lua5.4") or "lua5.4"
+        self.valgrind = shutil.which("valgrind")
         self.available = {}
         self.results = []    # {"row", "unit", "impl", "samples": [...]}
 
@@ -134,6 +142,8 @@ class Bench:
             return [self.python, os.path.join(HERE, "impl", "python.py"), role, *args]
         if impl == "luasocket":
             return [self.lua, os.path.join(HERE, "impl", "luasocket.lua"), role, *args]
+        if impl == "floor":
+            return [self.o.lsock, os.path.join(HERE, "impl", "floor.lua"), self.floor_so, role, *args]
         raise ValueError(impl)
 
     def startup_cmd(self, impl):
@@ -167,6 +177,9 @@ class Bench:
                 ok, why = self.probe([self.o.lsock, "-e", 'assert(require "lsock")'])
             elif impl == "python":
                 ok, why = self.probe([self.python, "-c", "import socket, selectors"])
+            elif impl == "floor":
+                ok, why = self.probe([self.o.lsock, "-e",
+                                      f'assert(package.loadlib("{self.floor_so}", "luaopen_floor"))'])
             else:
                 ok, why = self.probe([self.lua, "-e", 'require "socket"'])
             self.available[impl] = ok
@@ -233,13 +246,15 @@ class Bench:
                 return count, secs
         raise RunError("no RESULT line in the client's output")
 
-    def pair(self, impl, workload, args, cpus_server, cpus_client):
-        """Runs one server/client pair; returns (count, seconds)."""
+    def pair(self, impl, workload, args, cpus_server, cpus_client, server_prefix=()):
+        """Runs one server/client pair (the server's command after
+        server_prefix); returns (count, seconds)."""
         deadline = time.monotonic() + self.sizes["timeout"]
         procs = []
         try:
             srv_args = [args[0]] if workload in ("connrate", "lines") else []
-            srv = self.spawn(self.cmd(impl, workload + "-server", *srv_args), cpus_server, "server")
+            srv = self.spawn([*server_prefix, *self.cmd(impl, workload + "-server", *srv_args)],
+                             cpus_server, "server")
             procs.append(srv)
             port = int(self.read_line(srv, deadline))
             cli = self.spawn(self.cmd(impl, workload + "-client", port, *args), cpus_client, "client")
@@ -332,6 +347,28 @@ class Bench:
             kill(p)
             p.errfile.close()
 
+    def callgrind(self, run, k):
+        """The user-space instructions callgrind counts in run(prefix, k),
+        which starts one process under prefix."""
+        out = os.path.join(self.tmp, "callgrind.out")
+        if os.path.exists(out):
+            os.unlink(out)
+        run([self.valgrind, "--tool=callgrind", "--callgrind-out-file=" + out], k)
+        try:
+            with open(out) as f:
+                for line in f:
+                    if line.startswith(("summary:", "totals:")):
+                        return int(line.split()[1])
+        except (OSError, ValueError) as e:
+            raise RunError(f"unreadable callgrind output: {e}")
+        raise RunError("no totals in the callgrind output")
+
+    def per_round_trip(self, run):
+        """Instructions per round trip of run: the count of 2n round trips
+        minus that of n, over n, so that start-up and exit cancel out."""
+        n = self.sizes["instructions"]
+        return (self.callgrind(run, 2 * n) - self.callgrind(run, n)) / n
+
     # ---- rows ----
 
     def rows(self):
@@ -355,7 +392,8 @@ class Bench:
             def run(impl):
                 count, secs = self.pair(impl, workload, [size], cs, cc)
                 return {unit: count / secs / scale}
-            out.append({"name": name, "run": run, "skip": lambda impl: None, "fds": 0})
+            out.append({"name": name, "run": run, "skip": lambda impl: None, "fds": 0,
+                        "floor": workload in FLOOR_WORKLOADS})
 
         two_core = [p for p in placements if p[0] == "2 cores"]
         if self.ncpu < 2 and two_core:
@@ -413,6 +451,20 @@ class Bench:
         if "lines" in want:
             for place in two_core:
                 pair_row("lines", s["lines"], f"{s['lines'] // 1_000_000} MB", "MB/s", 1e6, place)
+        if "instructions" in want:
+            # Instruction counts do not vary from run to run: one run each.
+            unit = "instructions/round trip"
+
+            def skip_cg(impl):
+                if not self.valgrind:
+                    return "instruction rows skipped: valgrind is not installed (apt-get install valgrind)"
+                return None
+            for wl in ("pingpong", "udp"):
+                def run(impl, wl=wl):
+                    return {unit: self.per_round_trip(
+                        lambda prefix, k: self.pair(impl, wl, [k], "0", "1", server_prefix=prefix))}
+                out.append({"name": f"{wl} server, callgrind", "run": run, "skip": skip_cg,
+                            "fds": 0, "reps": 1, "floor": wl in FLOOR_WORKLOADS})
         return out
 
     def run(self):
@@ -429,7 +481,7 @@ class Bench:
             print(f"\n== {name}", flush=True)
             active = []
             for impl in impls:
-                why = row["skip"](impl)
+                why = row["skip"](impl) if impl != "floor" or row.get("floor") else ""
                 if why is None and row["fds"] > nofile:
                     why = f"{name} skipped: the descriptor limit is {nofile} (run with ulimit -n {row['fds']})"
                 if why == "":
@@ -442,7 +494,8 @@ class Bench:
             samples = {impl: [] for impl in active}
             errors = {impl: [] for impl in active}
             busy = own = wall = 0.0
-            for rep in range(self.o.reps):
+            reps = row.get("reps", self.o.reps)
+            for rep in range(reps):
                 self.wait_idle()
                 busy0, own0, t0 = busy_jiffies(), own_jiffies(), time.monotonic()
                 for impl in active:
@@ -465,7 +518,7 @@ class Bench:
             for impl in active:
                 for e in dict.fromkeys(errors[impl]):
                     self.failed = True
-                    self.note(f"{LABELS[impl]} {name}: {len(errors[impl])} of {self.o.reps} runs failed: {e}")
+                    self.note(f"{LABELS[impl]} {name}: {len(errors[impl])} of {reps} runs failed: {e}")
                 self.results.append({"row": name, "impl": impl, "samples": samples[impl],
                                      "errors": errors[impl], "other_cpu": round(other, 3)})
         self.report(impls)
@@ -518,7 +571,9 @@ class Bench:
             lines.append([row, unit] + cells)
         info = machine_info()
         title = (f"lsock benchmark, {info['date']}, {'quick mode' if self.o.quick else 'full run'}, "
-                 f"median of {self.o.reps}; ratios are to the C reference")
+                 f"median of {self.o.reps}"
+                 + ("; instruction counts from one run each" if "instructions" in self.o.workloads else "")
+                 + "; ratios are to the C reference")
         print("\n" + title)
         machine = (f"machine: {info['cpus']} CPUs, {info['cpu']}, Linux {info['kernel']}"
                    + (f", {info['virt']}" if info["virt"] else "") + f"; lsock {info['lsock']}")

@@ -8,8 +8,9 @@
 #
 # It installs what is missing (lua5.4 and its headers, Debian's lua-socket
 # for the LuaSocket peer, python3, cmake and a C compiler, util-linux for
-# taskset), builds lsock as a Release build in build-bench/ (git-ignored),
-# compiles the C reference, the load generator and the launcher with -O2
+# taskset, valgrind for the instruction counts), builds lsock as a Release
+# build in build-bench/ (git-ignored), compiles the C reference, the load
+# generator, the launcher and the Lua floor (a bare Lua module) with -O2
 # into build-bench/bench/, raises the descriptor limit for the 10,000
 # connections, and runs bench/bench.py, which prints the table and writes it
 # to build-bench/bench-results.md (every sample: build-bench/bench-results.json).
@@ -30,7 +31,7 @@ for a in "$@"; do
 done
 
 # ---- what the peers and the build need, from Debian ----
-packages="lua5.4 liblua5.4-dev lua-socket python3 cmake gcc make pkg-config util-linux"
+packages="lua5.4 liblua5.4-dev lua-socket python3 cmake gcc make pkg-config util-linux valgrind"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
@@ -63,6 +64,14 @@ for prog in ref loadgen launch; do
     cc -O2 -Wall -Wextra -o "$out" "$src"
   fi
 done
+
+# ---- the Lua floor: a Lua module, so built against Lua 5.4's headers ----
+so=$build/bench/floor.so
+if [ ! -f "$so" ] || [ bench/c/floor.c -nt "$so" ]; then
+  # shellcheck disable=SC2046
+  cc -O2 -Wall -Wextra -shared -fPIC $(pkg-config --cflags lua5.4) -o "$so" bench/c/floor.c ||
+    echo "bench: note: bench/c/floor.c did not build; the Lua floor is skipped" >&2
+fi
 
 # ---- 10,000 connections need more than the usual 1,024 descriptors ----
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
