@@ -35,7 +35,7 @@ LABELS = {"c": "C", "lsock": "lsock", "python": "Python 3", "luasocket": "LuaSoc
           "floor": "Lua floor"}
 # The Lua floor (bench/c/floor.c) is a reference, not a library: it plays
 # only the rows that tell what Lua itself costs per call.
-FLOOR_WORKLOADS = ("pingpong",)
+FLOOR_WORKLOADS = ("pingpong", "connrate")
 
 # Sizes: the issue's for a full run, small ones for the quick mode (a smoke
 # test of the scripts: it checks that everything runs and parses, no speed).
@@ -363,9 +363,10 @@ class Bench:
             raise RunError(f"unreadable callgrind output: {e}")
         raise RunError("no totals in the callgrind output")
 
-    def per_round_trip(self, run):
-        """Instructions per round trip of run: the count of 2n round trips
-        minus that of n, over n, so that start-up and exit cancel out."""
+    def per_op(self, run):
+        """Instructions per operation (round trip, connection) of run: the
+        count of 2n operations minus that of n, over n, so that start-up
+        and exit cancel out."""
         n = self.sizes["instructions"]
         return (self.callgrind(run, 2 * n) - self.callgrind(run, n)) / n
 
@@ -374,7 +375,9 @@ class Bench:
     def rows(self):
         """The rows to run, each a dict: name, run(impl) -> {unit: value},
         skip(impl) -> None, or a note saying why impl is skipped ("" when the
-        row does not apply to it), fds: descriptors a process needs."""
+        row does not apply to it), fds: descriptors a process needs, and
+        optionally reps (instead of --reps) and floor (True: the Lua floor
+        plays this row too)."""
         s = self.sizes
         two, one = ("0", "1"), ("0", "0")
         out = []
@@ -453,15 +456,13 @@ class Bench:
                 pair_row("lines", s["lines"], f"{s['lines'] // 1_000_000} MB", "MB/s", 1e6, place)
         if "instructions" in want:
             # Instruction counts do not vary from run to run: one run each.
-            unit = "instructions/round trip"
-
             def skip_cg(impl):
                 if not self.valgrind:
                     return "instruction rows skipped: valgrind is not installed (apt-get install valgrind)"
                 return None
-            for wl in ("pingpong", "udp"):
-                def run(impl, wl=wl):
-                    return {unit: self.per_round_trip(
+            for wl, per in (("pingpong", "round trip"), ("connrate", "connection"), ("udp", "round trip")):
+                def run(impl, wl=wl, per=per):
+                    return {f"instructions/{per}": self.per_op(
                         lambda prefix, k: self.pair(impl, wl, [k], "0", "1", server_prefix=prefix))}
                 out.append({"name": f"{wl} server, callgrind", "run": run, "skip": skip_cg,
                             "fds": 0, "reps": 1, "floor": wl in FLOOR_WORKLOADS})

@@ -9,12 +9,11 @@
  *
  *   cc -O2 -shared -fPIC $(pkg-config --cflags lua5.4) -o floor.so floor.c
  *
- * bench/impl/floor.lua loads it and plays the pingpong roles of
- * bench/c/ref.c with the same loops as bench/impl/lsock.lua. Only
- * pingpong: its calls convert nothing but bytes to a string, so no
- * binding can do less. A udp floor would have to format and parse an
- * address on every call, and how cheaply is a binding's own design
- * (lsock's hand parser beats inet_pton there).
+ * bench/impl/floor.lua loads it and plays the pingpong and connrate roles
+ * of bench/c/ref.c with the same calls and loops as bench/impl/lsock.lua.
+ * Not udp: there every call formats or parses an address, and how cheaply
+ * is a binding's own design (lsock's hand-written conversions beat glibc's
+ * inet_pton and inet_ntop, which a floor would use).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -87,38 +86,56 @@ static struct sockaddr_in loopback(int port) {
   return a;
 }
 
-static void nodelay(int fd) {
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+/* s:connect(host, port): host an IPv4 literal */
+static int s_connect(lua_State *L) {
+  struct sockaddr_in a = loopback((int)lua_tointeger(L, 3));
+  if (inet_pton(AF_INET, lua_tostring(L, 2), &a.sin_addr) != 1)
+    return luaL_error(L, "connect: not an IPv4 address");
+  if (connect(fdof(L), (struct sockaddr *)&a, sizeof a) < 0)
+    return fail(L, "connect");
+  return 0;
 }
 
-/* floor.server() -> sock: listens on 127.0.0.1 port 0, prints the port
- * and returns the first connection. */
-static int f_server(lua_State *L) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = loopback(0);
-  socklen_t alen = sizeof a;
-  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-      listen(fd, 16) < 0 || getsockname(fd, (struct sockaddr *)&a, &alen) < 0)
-    return fail(L, "server socket");
-  printf("%d\n", ntohs(a.sin_port));
-  fflush(stdout);
-  int c = accept(fd, NULL, NULL);
-  if (c < 0)
+/* s:accept() -> sock */
+static int s_accept(lua_State *L) {
+  int fd = accept(fdof(L), NULL, NULL);
+  if (fd < 0)
     return fail(L, "accept");
-  close(fd);
-  nodelay(c);
-  pushsock(L, c);
+  pushsock(L, fd);
   return 1;
 }
 
-/* floor.client(port) -> sock: connected to 127.0.0.1:port. */
-static int f_client(lua_State *L) {
+/* s:nodelay(): TCP_NODELAY on */
+static int s_nodelay(lua_State *L) {
+  int one = 1;
+  if (setsockopt(fdof(L), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
+    return fail(L, "setsockopt");
+  return 0;
+}
+
+/* floor.socket() -> sock: a TCP socket */
+static int f_socket(lua_State *L) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = loopback((int)luaL_checkinteger(L, 1));
-  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0)
-    return fail(L, "connect");
-  nodelay(fd);
+  if (fd < 0)
+    return fail(L, "socket");
+  pushsock(L, fd);
+  return 1;
+}
+
+/* floor.listen(backlog) -> sock: listening on 127.0.0.1 port 0; prints
+ * the port. */
+static int f_listen(lua_State *L) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  struct sockaddr_in a = loopback(0);
+  socklen_t alen = sizeof a;
+  if (fd < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+      bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+      listen(fd, (int)luaL_checkinteger(L, 1)) < 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &alen) < 0)
+    return fail(L, "server socket");
+  printf("%d\n", ntohs(a.sin_port));
+  fflush(stdout);
   pushsock(L, fd);
   return 1;
 }
@@ -131,15 +148,14 @@ static int f_monotonic(lua_State *L) {
 }
 
 static const luaL_Reg methods[] = {
-  {"recv", s_recv},
-  {"sendall", s_sendall},
-  {"close", s_close},
+  {"recv", s_recv},       {"sendall", s_sendall}, {"connect", s_connect},
+  {"accept", s_accept},   {"nodelay", s_nodelay}, {"close", s_close},
   {NULL, NULL}
 };
 
 static const luaL_Reg functions[] = {
-  {"server", f_server},
-  {"client", f_client},
+  {"socket", f_socket},
+  {"listen", f_listen},
   {"monotonic", f_monotonic},
   {NULL, NULL}
 };
