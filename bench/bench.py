@@ -6,8 +6,9 @@ the C programs, raises the descriptor limit and then runs this with the
 right paths. See `sh bench/run.sh --help`.
 
 For every row (a workload on a CPU placement) it runs each implementation
-in turn, then all of them again, --reps times (A B C D A B C D ...), and
-reports each one's median and its ratio to the C reference's median. Every
+in turn, then all of them again, --reps times (A B C D A B C D ...; the
+one-core rows --one-core-reps times), and reports each one's median and
+its ratio to the C reference's median. Every
 process it starts runs in its own process group and is killed when its run
 ends, fails or times out, and when this program exits or is interrupted.
 """
@@ -395,8 +396,11 @@ class Bench:
             def run(impl):
                 count, secs = self.pair(impl, workload, [size], cs, cc)
                 return {unit: count / secs / scale}
-            out.append({"name": name, "run": run, "skip": lambda impl: None, "fds": 0,
-                        "floor": workload in FLOOR_WORKLOADS})
+            row = {"name": name, "run": run, "skip": lambda impl: None, "fds": 0,
+                   "floor": workload in FLOOR_WORKLOADS}
+            if label == "1 core":
+                row["reps"] = self.o.one_core_reps
+            out.append(row)
 
         two_core = [p for p in placements if p[0] == "2 cores"]
         if self.ncpu < 2 and two_core:
@@ -573,6 +577,8 @@ class Bench:
         info = machine_info()
         title = (f"lsock benchmark, {info['date']}, {'quick mode' if self.o.quick else 'full run'}, "
                  f"median of {self.o.reps}"
+                 + (f" (one-core rows: {self.o.one_core_reps})"
+                    if self.o.one_core_reps != self.o.reps and self.o.placement != "2" else "")
                  + ("; instruction counts from one run each" if "instructions" in self.o.workloads else "")
                  + "; ratios are to the C reference")
         print("\n" + title)
@@ -597,6 +603,7 @@ class Bench:
         if self.o.json:
             with open(self.o.json, "w") as f:
                 json.dump({"machine": info, "quick": self.o.quick, "reps": self.o.reps,
+                           "one_core_reps": self.o.one_core_reps,
                            "sizes": self.sizes, "results": self.results, "notes": self.notes}, f, indent=1)
             print(f"all samples: {self.o.json}")
 
@@ -674,6 +681,9 @@ def main():
     ap.add_argument("--impl", default=",".join(IMPLS), help="comma-separated: " + ",".join(IMPLS))
     ap.add_argument("--workload", default=",".join(WORKLOADS), help="comma-separated: " + ",".join(WORKLOADS))
     ap.add_argument("--reps", type=int, help="repetitions (default 5, 1 in quick mode)")
+    ap.add_argument("--one-core-reps", type=int,
+                    help="repetitions of the one-core rows, whose samples take seconds and "
+                         "spread most (default 3 times --reps)")
     ap.add_argument("--placement", choices=["both", "2", "1"], default="both",
                     help="two-process rows on 2 cores, 1 core or both (default)")
     ap.add_argument("--bin-dir", required=True, help="where ref, loadgen and launch are")
@@ -695,8 +705,10 @@ def main():
             ap.error(f"unknown workload {w!r}; choose from {', '.join(WORKLOADS)}")
     if o.reps is None:
         o.reps = 1 if o.quick else 5
-    if o.reps < 1:
-        ap.error("--reps must be at least 1")
+    if o.one_core_reps is None:
+        o.one_core_reps = o.reps if o.quick else 3 * o.reps
+    if o.reps < 1 or o.one_core_reps < 1:
+        ap.error("--reps and --one-core-reps must be at least 1")
     o.lsock = os.path.abspath(o.lsock)
     o.bin_dir = os.path.abspath(o.bin_dir)
 
