@@ -44,22 +44,22 @@ void lsockL_setdefault(lua_State *L, double t) {
  * table, so a kind no socket uses any more goes; the context (l_ctx.h)
  * holds references to that table and to the generic metatable.
  *
- * Every socket metatable holds at [1] a light userdata no Lua code can
- * make, this file's markkey: the check on each call reads it, instead of
- * luaL_checkudata's look-up of the metatable by name, which compares the
- * name's text each time. */
+ * A socket is a full userdata of exactly its struct's size whose first
+ * word is the address of markkey, a static of this file that no Lua code
+ * and no other module knows. The check on every call reads that, in two
+ * API calls where luaL_checkudata makes five, one of them a look-up of
+ * the metatable by name; the size is read first, so nothing is read past
+ * a smaller userdata. Unlike any check of the metatable, it also refuses a
+ * foreign userdata given a socket metatable with debug.setmetatable. */
 static const char markkey = 0;
 static const char methodskey = 0; /* registry: the methods */
 
 lsockL_Socket *lsockL_testsock(lua_State *L, int i) {
-  void *p = lua_touserdata(L, i);
-  int same = 0;
-  if (p && lua_getmetatable(L, i)) {
-    lua_rawgeti(L, -1, 1);
-    same = lua_touserdata(L, -1) == &markkey;
-    lua_pop(L, 2);
-  }
-  return same ? (lsockL_Socket *)p : NULL;
+  lsockL_Socket *s = (lsockL_Socket *)lua_touserdata(L, i);
+  /* lua_rawlen is 0 for a light userdata: only a full one gets read. */
+  if (s && lua_rawlen(L, i) == sizeof *s && s->mark == &markkey)
+    return s;
+  return NULL;
 }
 
 lsockL_Socket *lsockL_tosock(lua_State *L, int i) {
@@ -80,6 +80,7 @@ static lsockL_Socket *newsock(lua_State *L, lsockL_Ctx *c) {
   lsockL_policy_count(L, c, c->open, "socket");
   lsockL_Socket *s =
       (lsockL_Socket *)lua_newuserdatauv(L, sizeof(lsockL_Socket), 0);
+  s->mark = &markkey;
   s->ctx = c;
   s->counted = 1;
   c->open++;
@@ -1112,9 +1113,9 @@ void lsockL_opened(lua_State *L, int i) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx->kindsref); /* kinds */
   if (lua_rawgeti(L, -1, kind) == LUA_TNIL) {        /* kinds, nil */
     lua_pop(L, 1);
-    lua_createtable(L, 1, 6);                        /* kinds, mt */
+    lua_createtable(L, 0, 6);                        /* kinds, mt */
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->ctx->metaref);
-    copyinto(L, -2, -1);  /* the generic one's mark, metamethods and name */
+    copyinto(L, -2, -1);  /* the generic one's metamethods and name */
     lua_pop(L, 1);
     lua_createtable(L, 0, 40);                       /* kinds, mt, index */
     lua_rawgetp(L, LUA_REGISTRYINDEX, &methodskey);
@@ -1166,8 +1167,6 @@ void lsockL_opensocket(lua_State *L) {
     lua_setmetatable(L, -2);
     c->kindsref = luaL_ref(L, LUA_REGISTRYINDEX);
   }
-  lua_pushlightuserdata(L, (void *)&markkey);
-  lua_rawseti(L, -2, 1);
   luaL_setfuncs(L, metamethods, 0);
   luaL_newlib(L, methods);             /* module, generic, methods */
   lua_pushvalue(L, -1);

@@ -14,6 +14,7 @@
 #define LSOCK_SOCKET "lsock.socket"
 
 typedef struct lsockL_Socket {
+  const void *mark; /* l_socket.c's private mark: what makes it a socket */
   lsk_sock s;     /* s.fd is the descriptor, -1 once really closed */
   double timeout; /* as Python stores it: -1 blocking, 0 non-blocking, >0 s */
   int closed;     /* closed by the script; the fd may live on for files */

@@ -162,6 +162,27 @@ describe("fields", function()
     helpers.argerror("lsock.socket expected", t.getsockname, {})
   end)
 
+  it("refuse a foreign userdata even with a socket metatable", function()
+    -- debug.setmetatable can give any userdata a socket's metatable; a
+    -- check of the metatable would then read a file handle as a socket.
+    local t = helpers.track(socket.socket())
+    local f = assert(io.tmpfile())
+    local own = debug.getmetatable(f)
+    debug.setmetatable(f, debug.getmetatable(t))
+    local ok, e = pcall(t.fileno, f)
+    local ok2, e2 = pcall(t.recv, f, 1)
+    debug.setmetatable(f, own)
+    f:close()
+    assert.is_false(ok)
+    assert.truthy(tostring(e):find("lsock.socket expected", 1, true), e)
+    assert.is_false(ok2)
+    assert.truthy(tostring(e2):find("lsock.socket expected", 1, true), e2)
+    -- nor is a light userdata taken for one
+    local light = debug.upvalueid(function() return t end, 1)
+    assert.equal("userdata", type(light))
+    helpers.argerror("lsock.socket expected", t.getsockname, light)
+  end)
+
   it("stay readable after close", function()
     local s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s:close()
