@@ -1,7 +1,7 @@
 #!/bin/sh
 # lsock's benchmark, one command (as root on Debian bookworm):
 #
-#   sh bench/run.sh                  the full run (about 22 minutes)
+#   sh bench/run.sh                  the full run (about 35 minutes)
 #   sh bench/run.sh --quick          small sizes, one repetition (under a minute)
 #   sh bench/run.sh --impl c,lsock --workload pingpong,udp --reps 5
 #   sh bench/run.sh --help           every option
