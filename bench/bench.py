@@ -683,7 +683,7 @@ def main():
     ap.add_argument("--reps", type=int, help="repetitions (default 5, 1 in quick mode)")
     ap.add_argument("--one-core-reps", type=int,
                     help="repetitions of the one-core rows, whose samples take seconds and "
-                         "spread most (default 3 times --reps)")
+                         "spread most (default 3 times --reps; 1 in quick mode)")
     ap.add_argument("--placement", choices=["both", "2", "1"], default="both",
                     help="two-process rows on 2 cores, 1 core or both (default)")
     ap.add_argument("--bin-dir", required=True, help="where ref, loadgen and launch are")

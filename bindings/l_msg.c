@@ -76,8 +76,7 @@ static void pushancdata(lua_State *L, int idx, int level, int type) {
     lua_geti(L, t, i);
     lsockL_Socket *s = lsockL_testsock(L, -1);
     if (s) {
-      if (s->closed || s->s.fd < 0)
-        lsockL_error(L, EBADF, "sendmsg", NULL);
+      lsockL_checkalive(L, s, "sendmsg");
       fd = s->s.fd;
     } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 &&
                lua_tointeger(L, -1) <= INT_MAX) {

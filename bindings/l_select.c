@@ -34,8 +34,7 @@ static int itemfd(lua_State *L, int list, lua_Integer i) {
   }
   lsockL_Socket *s = lsockL_testsock(L, -1);
   if (s) {
-    if (s->closed || s->s.fd < 0)
-      lsockL_error(L, EBADF, "select", NULL);
+    lsockL_checkalive(L, s, "select");
     return s->s.fd;
   }
   if (luaL_getmetafield(L, -1, "__index") != LUA_TNIL) {

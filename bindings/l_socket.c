@@ -69,10 +69,14 @@ lsockL_Socket *lsockL_tosock(lua_State *L, int i) {
   return s;
 }
 
-lsockL_Socket *lsockL_checkopen(lua_State *L, int i, const char *op) {
-  lsockL_Socket *s = lsockL_tosock(L, i);
+void lsockL_checkalive(lua_State *L, const lsockL_Socket *s, const char *op) {
   if (s->closed || s->s.fd < 0)
     lsockL_error(L, EBADF, op, NULL);
+}
+
+lsockL_Socket *lsockL_checkopen(lua_State *L, int i, const char *op) {
+  lsockL_Socket *s = lsockL_tosock(L, i);
+  lsockL_checkalive(L, s, op);
   return s;
 }
 
@@ -186,8 +190,7 @@ int lsockL_fail(lua_State *L, int err, const char *op, const lsk_addr *a) {
 lsockL_Socket *lsockL_resumek(lua_State *L, int status, int top,
                                const char *op, int *err) {
   lsockL_Socket *s = (lsockL_Socket *)lua_touserdata(L, 1);
-  if (s->closed || s->s.fd < 0)
-    lsockL_error(L, EBADF, op, NULL);
+  lsockL_checkalive(L, s, op);
   lua_settop(L, top);
   *err = status == LUA_YIELD ? lsockL_resumed(L, s->ctx) : 0;
   return s;

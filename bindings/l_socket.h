@@ -33,6 +33,9 @@ lsockL_Socket *lsockL_testsock(lua_State *L, int i);
  * argument error. */
 lsockL_Socket *lsockL_tosock(lua_State *L, int i);
 
+/* Raises an EBADF error object (op named) when the script has closed s. */
+void lsockL_checkalive(lua_State *L, const lsockL_Socket *s, const char *op);
+
 /* Argument i as an open socket: raises an EBADF error object (op named) when
  * the script has closed it. */
 lsockL_Socket *lsockL_checkopen(lua_State *L, int i, const char *op);
