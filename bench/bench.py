@@ -31,12 +31,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 WORKLOADS = ["bulk", "pingpong", "connrate", "udp", "concurrent", "startup", "lines", "instructions"]
-IMPLS = ["c", "lsock", "python", "luasocket", "floor"]
+IMPLS = ["c", "lsock", "python", "luasocket", "lsock-tasks", "floor"]
 LABELS = {"c": "C", "lsock": "lsock", "python": "Python 3", "luasocket": "LuaSocket",
-          "floor": "Lua floor"}
-# The Lua floor (bench/c/floor.c) is a reference, not a library: it plays
-# only the rows that tell what Lua itself costs per call.
-FLOOR_WORKLOADS = ("pingpong", "connrate")
+          "lsock-tasks": "lsock tasks", "floor": "Lua floor"}
+# Implementations that play only some workloads' rows: lsock's concurrent
+# server written with tasks (lsock's own concurrent server uses
+# socket.epoll, as Python's uses selectors), and the Lua floor
+# (bench/c/floor.c), a reference rather than a library, which plays the
+# rows that tell what Lua itself costs per call.
+ONLY = {"lsock-tasks": ("concurrent",), "floor": ("pingpong", "connrate")}
 
 # Sizes: the issue's for a full run, small ones for the quick mode (a smoke
 # test of the scripts: it checks that everything runs and parses, no speed).
@@ -143,6 +146,9 @@ class Bench:
             return [self.python, os.path.join(HERE, "impl", "python.py"), role, *args]
         if impl == "luasocket":
             return [self.lua, os.path.join(HERE, "impl", "luasocket.lua"), role, *args]
+        if impl == "lsock-tasks":
+            role = {"echo-server": "echo-tasks-server"}.get(role, role)
+            return [self.o.lsock, os.path.join(HERE, "impl", "lsock.lua"), role, *args]
         if impl == "floor":
             return [self.o.lsock, os.path.join(HERE, "impl", "floor.lua"), self.floor_so, role, *args]
         raise ValueError(impl)
@@ -176,6 +182,9 @@ class Bench:
                 ok, why = not missing, "not built: " + ", ".join(missing)
             elif impl == "lsock":
                 ok, why = self.probe([self.o.lsock, "-e", 'assert(require "lsock")'])
+            elif impl == "lsock-tasks":
+                ok, why = self.probe([self.o.lsock, "-e",
+                                      'local s = require "lsock"; assert(s.spawn and s.run)'])
             elif impl == "python":
                 ok, why = self.probe([self.python, "-c", "import socket, selectors"])
             elif impl == "floor":
@@ -187,8 +196,8 @@ class Bench:
             if not ok:
                 self.note(f"{LABELS[impl]} skipped everywhere: it does not run here ({why.splitlines()[-1] if why else 'no output'})")
         if "lsock" in self.o.impls and self.available.get("lsock"):
-            ok, _ = self.probe([self.o.lsock, "-e", 'local s = require "lsock"; os.exit(s.spawn and s.run and 0 or 3)'])
-            self.available["lsock-spawn"] = ok
+            ok, _ = self.probe([self.o.lsock, "-e", 'local s = require "lsock"; os.exit(s.epoll and 0 or 3)'])
+            self.available["lsock-epoll"] = ok
         if "c" not in self.o.impls or not self.available.get("c"):
             self.note("no C reference in this run: ratios are not computed")
 
@@ -377,8 +386,8 @@ class Bench:
         """The rows to run, each a dict: name, run(impl) -> {unit: value},
         skip(impl) -> None, or a note saying why impl is skipped ("" when the
         row does not apply to it), fds: descriptors a process needs, and
-        optionally reps (instead of --reps) and floor (True: the Lua floor
-        plays this row too)."""
+        optionally reps (instead of --reps) and workload (an implementation
+        in ONLY plays the row when its workload is among its own)."""
         s = self.sizes
         two, one = ("0", "1"), ("0", "0")
         out = []
@@ -397,7 +406,7 @@ class Bench:
                 count, secs = self.pair(impl, workload, [size], cs, cc)
                 return {unit: count / secs / scale}
             row = {"name": name, "run": run, "skip": lambda impl: None, "fds": 0,
-                   "floor": workload in FLOOR_WORKLOADS}
+                   "workload": workload}
             if label == "1 core":
                 row["reps"] = self.o.one_core_reps
             out.append(row)
@@ -425,15 +434,14 @@ class Bench:
                             "server peak RSS MiB": rss / 1024}
 
                 def skip(impl, n=n):
-                    if impl == "lsock" and not self.available.get("lsock-spawn"):
-                        return ("lsock concurrent skipped: this lsock has no socket.spawn/socket.run "
-                                "yet (the event loop of API.md 'Concurrency' is not merged)")
+                    if impl == "lsock" and not self.available.get("lsock-epoll"):
+                        return "lsock concurrent skipped: this lsock has no socket.epoll"
                     if impl == "luasocket" and n + 16 > 1024:
                         return (f"LuaSocket concurrent {n:,} skipped: socket.select works on an fd_set "
                                 "and refuses descriptors >= FD_SETSIZE (1024)")
                     return None
                 out.append({"name": f"concurrent ({n:,} conns x {s['rounds']})", "run": run,
-                            "skip": skip, "fds": n + 64})
+                            "skip": skip, "fds": n + 64, "workload": "concurrent"})
         if "startup" in want:
             def run(impl):
                 ms, rss = self.startup(self.startup_cmd(impl))
@@ -469,7 +477,7 @@ class Bench:
                     return {f"instructions/{per}": self.per_op(
                         lambda prefix, k: self.pair(impl, wl, [k], "0", "1", server_prefix=prefix))}
                 out.append({"name": f"{wl} server, callgrind", "run": run, "skip": skip_cg,
-                            "fds": 0, "reps": 1, "floor": wl in FLOOR_WORKLOADS})
+                            "fds": 0, "reps": 1, "workload": wl})
         return out
 
     def run(self):
@@ -486,7 +494,8 @@ class Bench:
             print(f"\n== {name}", flush=True)
             active = []
             for impl in impls:
-                why = row["skip"](impl) if impl != "floor" or row.get("floor") else ""
+                plays = impl not in ONLY or row.get("workload") in ONLY[impl]
+                why = row["skip"](impl) if plays else ""
                 if why is None and row["fds"] > nofile:
                     why = f"{name} skipped: the descriptor limit is {nofile} (run with ulimit -n {row['fds']})"
                 if why == "":

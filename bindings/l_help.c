@@ -11,12 +11,13 @@
 
 #include "l_error.h"
 #include "l_file.h"
+#include "l_select.h"
 #include "l_socket.h"
 #include "l_task.h"
 
 /* What an entry describes: a module function, a socket method, a method of
- * a makefile object or of a task, a module value. */
-enum { K_FUNC, K_METHOD, K_FILE, K_TASK, K_VALUE };
+ * a makefile object, of a task or of an epoll object, a module value. */
+enum { K_FUNC, K_METHOD, K_FILE, K_TASK, K_EPOLL, K_VALUE };
 
 typedef struct Entry {
   int kind;
@@ -132,6 +133,10 @@ static const Entry entries[] = {
      "Like Python's select.select: waits until some of the sockets, file "
      "objects or descriptors in the lists are ready or timeout seconds pass; "
      "returns three arrays of the ready ones. Suspends only the calling task."},
+    {K_FUNC, G_TASKS, "epoll", "socket.epoll([sizehint [, flags]])",
+     "Like Python's select.epoll: an epoll object (ep:register, ep:modify, "
+     "ep:unregister, ep:poll, ep:close, ep:fileno, ep.closed) for servers "
+     "that track many sockets without a task each."},
     {K_FUNC, G_TASKS, "spawn", "socket.spawn(fn, ...)",
      "Returns a task that will run fn(...) when the loop runs: any socket call "
      "in it that would block suspends only that task. At the REPL the loop "
@@ -263,6 +268,20 @@ static const Entry entries[] = {
      "Waits for the task; returns its results or raises its error."},
     {K_TASK, NULL, "status", "task:status()",
      "Returns the task's state as a string."},
+    {K_EPOLL, NULL, "register", "ep:register(fd [, eventmask])",
+     "Watches fd (a socket, file object or descriptor) for eventmask, "
+     "EPOLLIN | EPOLLPRI | EPOLLOUT by default."},
+    {K_EPOLL, NULL, "modify", "ep:modify(fd, eventmask)",
+     "Changes the events watched for a registered fd."},
+    {K_EPOLL, NULL, "unregister", "ep:unregister(fd)", "Stops watching fd."},
+    {K_EPOLL, NULL, "poll", "ep:poll([timeout [, maxevents]])",
+     "Waits up to timeout seconds (nil or negative: no limit) and returns an "
+     "array of {fd, events} pairs, empty if the time ran out. Suspends only "
+     "the calling task."},
+    {K_EPOLL, NULL, "close", "ep:close()",
+     "Closes the epoll descriptor; closing twice is fine."},
+    {K_EPOLL, NULL, "fileno", "ep:fileno()",
+     "Returns the epoll descriptor, -1 once closed."},
 };
 
 #define NENTRIES (sizeof entries / sizeof entries[0])
@@ -283,7 +302,8 @@ static const Entry *bytext(const char *t) {
     const char *prefix;
     int kind;
   } pre[] = {{"socket.", K_FUNC}, {"lsock.", K_FUNC}, {"s:", K_METHOD},
-             {"s.", K_METHOD},    {"f:", K_FILE},     {"task:", K_TASK}};
+             {"s.", K_METHOD},    {"f:", K_FILE},     {"task:", K_TASK},
+             {"ep:", K_EPOLL}};
   for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++) {
     size_t n = strlen(pre[i].prefix);
     if (strncmp(t, pre[i].prefix, n) == 0) {
@@ -352,8 +372,10 @@ static const Entry *byfunction(lua_State *L, int v) {
   static const struct {
     const char *tname;
     int kind;
-  } holders[] = {
-      {LSOCK_SOCKET, K_METHOD}, {LSOCK_FILE, K_FILE}, {LSOCK_TASK, K_TASK}};
+  } holders[] = {{LSOCK_SOCKET, K_METHOD},
+                 {LSOCK_FILE, K_FILE},
+                 {LSOCK_TASK, K_TASK},
+                 {LSOCK_EPOLL, K_EPOLL}};
   const Entry *e = NULL;
   const char *k;
   pushmodule(L);
@@ -402,10 +424,10 @@ static void showentry(const Entry *e) {
   wrap(e->text, 2, 2);
 }
 
-/* The constants' group of a name: "AF_" for AF_INET, "E" for the errno
- * names; NULL for a name that is not all capitals. */
+/* The constants' group of a name: "AF_" for AF_INET, "EPOLL" for epoll's,
+ * "E" for the errno names; NULL for a name that is not all capitals. */
 static size_t constprefix(const char *k) {
-  const char *u = strchr(k, '_');
+  const char *u = strncmp(k, "EPOLL", 5) == 0 ? k + 4 : strchr(k, '_');
   for (const char *p = k; *p; p++)
     if (!isupper((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '_')
       return 0;

@@ -1,14 +1,15 @@
 # Generates lsk_sockconsts.h: one X(NAME) line per socket constant the
 # platform's headers define (AF_*, SOCK_*, SOL_*, SO_*, IPPROTO_*, IPV6_*,
 # IP_*, TCP_*, MSG_*, SHUT_*, AI_*, NI_*, EAI_*, SCM_*, INADDR_*,
-# SOMAXCONN). The names come from the preprocessor (-dM), as errnames.cmake
+# SOMAXCONN, and epoll's event bits EPOLL* and EPOLL_CLOEXEC). The names come from the preprocessor (-dM), as errnames.cmake
 # does for <errno.h>; function-like macros are left out, and so is any name
 # whose expansion does not compile as an integer constant (some expand to
 # declarations, others to deprecation pragmas): a probe file is compiled with
 # -Werror and the lines it rejects are dropped until it compiles.
 function(lsock_gen_sockconsts out)
   string(CONCAT headers "#include <sys/socket.h>\n#include <netinet/in.h>\n"
-                 "#include <netinet/tcp.h>\n#include <netdb.h>\n")
+                 "#include <netinet/tcp.h>\n#include <netdb.h>\n"
+                 "#include <sys/epoll.h>\n")
   set(probe ${CMAKE_BINARY_DIR}/sockconsts_probe.c)
   file(WRITE ${probe} "${headers}")
   set(flags -D_GNU_SOURCE)
@@ -22,7 +23,7 @@ function(lsock_gen_sockconsts out)
   string(REPLACE "\n" ";" lines "${defs}")
   set(names "")
   foreach(l ${lines})
-    if(l MATCHES "^#define ((${pre})_[A-Za-z0-9_]+|SOMAXCONN) ")
+    if(l MATCHES "^#define ((${pre})_[A-Za-z0-9_]+|SOMAXCONN|EPOLL[A-Z]+|EPOLL_CLOEXEC) ")
       list(APPEND names ${CMAKE_MATCH_1})
     endif()
   endforeach()
@@ -30,8 +31,11 @@ function(lsock_gen_sockconsts out)
   list(SORT names)
 
   # Probe: line (first + i) holds name i, so a diagnostic's line number
-  # names the constant to drop.
-  set(first 7)
+  # names the constant to drop (after the headers, the array's first line
+  # and its leading 0).
+  string(REGEX MATCHALL "\n" nl "${headers}")
+  list(LENGTH nl first)
+  math(EXPR first "${first} + 3")
   foreach(attempt RANGE 10)
     set(text "${headers}static const long long v[] = {\n0,\n")
     foreach(n ${names})

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 struct entry {

@@ -241,6 +241,35 @@ function helpers.settle()
   end
 end
 
+-- For "suspends only that task": runs wait() in a task beside a ticker
+-- task (every 10 ms) and a task that calls trigger() after 0.15 s. Returns
+-- wait's first result, the seconds wait took and how often the ticker ran
+-- meanwhile.
+function helpers.wait_beside_ticker(wait, trigger)
+  local ticks, stop = 0, false
+  local ticker = helpers.spawn(function()
+    for _ = 1, 500 do
+      if stop then return end
+      ticks = ticks + 1
+      socket.sleep(0.01)
+    end
+  end)
+  local waiter = helpers.spawn(function()
+    local t0 = socket.monotonic()
+    local r = wait()
+    return r, socket.monotonic() - t0, ticks
+  end)
+  local writer = helpers.spawn(function()
+    socket.sleep(0.15)
+    trigger()
+  end)
+  local r, took, ticks_then = waiter:join(5)
+  stop = true
+  writer:join(5)
+  ticker:join(5)
+  return r, took, ticks_then
+end
+
 -- A socketpair with the generous timeout, tracked for cleanup.
 function helpers.pair()
   local a, b = helpers.track(socket.socketpair())

@@ -266,31 +266,13 @@ describe("socket.select", function()
 
   it("inside a task suspends only that task", function()
     local a, b = pair()
-    local ticks, stop = 0, false
-    local ticker = spawn(function()
-      for _ = 1, 500 do
-        if stop then return end
-        ticks = ticks + 1
-        socket.sleep(0.01)
-      end
-    end)
-    local selector = spawn(function()
-      local t0 = now()
-      local r = socket.select({ a }, nil, nil, 5)
-      return r, now() - t0, ticks
-    end)
-    local writer = spawn(function()
-      socket.sleep(0.15)
-      b:sendall("go")
-    end)
-    local r, took, ticks_then = selector:join(5)
-    stop = true
+    local r, took, ticks = helpers.wait_beside_ticker(
+      function() return (socket.select({ a }, nil, nil, 5)) end,
+      function() b:sendall("go") end)
     assert_items({ a }, r)
     assert.is_true(took >= 0.1 and took < 2, ("took %.3f s"):format(took))
-    assert.is_true(ticks_then >= 5, "the ticker ran " .. ticks_then ..
+    assert.is_true(ticks >= 5, "the ticker ran " .. ticks ..
                    " times while select waited")
-    writer:join(5)
-    ticker:join(5)
   end)
 
   it("inside a task honours its timeout while other tasks run", function()

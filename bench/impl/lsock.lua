@@ -152,9 +152,76 @@ function roles.udp_client(port, n)
   s:close()
 end
 
--- The concurrent workload's server: one task per connection, written as
--- blocking code; the accept loop is a task too. Runs until killed.
+-- The concurrent workload's server: socket.epoll and non-blocking sockets,
+-- the way Python's server uses selectors: a connection costs a socket and
+-- a table slot. Runs until killed.
 function roles.echo_server()
+  local ls = server_socket(socket.SOCK_STREAM, 4096)
+  ls:setblocking(false)
+  local IN, OUT = socket.EPOLLIN, socket.EPOLLOUT
+  local ep = socket.epoll()
+  local lfd = ls:fileno()
+  ep:register(lfd, IN)
+  local conns, pending = {}, {} -- by descriptor: socket, unsent reply
+
+  local function close(fd)
+    ep:unregister(fd)
+    conns[fd]:close()
+    conns[fd], pending[fd] = nil, nil
+  end
+
+  local function write_rest(fd, c, data)
+    local ok, n = pcall(c.send, c, data)
+    if not ok then
+      if n.name ~= "EAGAIN" then return close(fd) end
+      n = 0
+    end
+    if n < #data then
+      if not pending[fd] then ep:modify(fd, OUT) end
+      pending[fd] = data:sub(n + 1)
+    elseif pending[fd] then
+      pending[fd] = nil
+      ep:modify(fd, IN)
+    end
+  end
+
+  local function accept_all()
+    while true do
+      local ok, c = pcall(ls.accept, ls)
+      if not ok then return end -- EAGAIN: no more for now
+      c:setblocking(false)
+      c:setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+      local fd = c:fileno()
+      conns[fd] = c
+      ep:register(fd, IN)
+    end
+  end
+
+  while true do
+    for _, ev in ipairs(ep:poll()) do
+      local fd = ev[1]
+      local c = conns[fd]
+      if fd == lfd then
+        accept_all()
+      elseif pending[fd] then
+        write_rest(fd, c, pending[fd])
+      else
+        local ok, data = pcall(c.recv, c, 4096)
+        if not ok then
+          if data.name ~= "EAGAIN" then close(fd) end
+        elseif data == "" then
+          close(fd)
+        else
+          write_rest(fd, c, data)
+        end
+      end
+    end
+  end
+end
+
+-- The same server with one task per connection, written as blocking code;
+-- the accept loop is a task too (the "lsock tasks" implementation).
+function roles.echo_tasks_server()
   assert(socket.spawn, "this lsock has no socket.spawn (no event loop)")
   local ls = server_socket(socket.SOCK_STREAM, 4096)
   local function serve(c)
