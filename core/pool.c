@@ -67,7 +67,7 @@ static int inchunk(const lsk_pool *p, const char *b) {
   return 0;
 }
 
-/* The blocks a failed shrink kept (shrink) sit in the free lists among the
+/* The blocks a failed shrink kept (move) sit in the free lists among the
  * chunks' blocks: only their addresses tell them apart. This is slow, and
  * runs only in a pool where memory once ran out. */
 static void free_adopted(lsk_pool *p) {
