@@ -23,6 +23,7 @@
 
 #include "../core/wait.h"
 #include "l_help.h"
+#include "l_state.h"
 #include "l_task.h"
 #include "l_trace.h"
 #include "lsock.h"
@@ -964,7 +965,7 @@ static int pmain(lua_State *L) {
 }
 
 int main(int argc, char **argv) {
-  lua_State *L = luaL_newstate();
+  lua_State *L = lsockL_newstate();
   int status, ok;
   if (L == NULL) {
     message(PROGNAME, "cannot create state: not enough memory");

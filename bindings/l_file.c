@@ -31,6 +31,12 @@
 #define L_MAXLENNUM 200
 #define MAXARGLINE 250
 
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
 /* The deadline is taken at the first wait, not at entry: a call served
  * from the buffers never reads the clock. */
 #define DEADLINE_UNSET INT64_MIN
@@ -783,15 +789,13 @@ static int lines_k(lua_State *L, int status, lua_KContext ctx) {
   return 0; /* end of stream: the loop ends; the file stays open */
 }
 
+/* The general iterator: upvalues the file, n, then the n formats (n >= 1,
+ * and not one line format alone, which has lines_line). */
 static int lines_iter(lua_State *L) {
   lsockL_File *f = (lsockL_File *)lua_touserdata(L, lua_upvalueindex(1));
   int n = (int)lua_tointeger(L, lua_upvalueindex(2)), i;
-  int fmt;
   if (f->sock == NULL)
     return luaL_error(L, "file is already closed");
-  if (n <= 1 && (fmt = n == 0 ? 'l' : lineformat(L, lua_upvalueindex(3))) &&
-      quickline(L, f, fmt))
-    return 1;
   lua_settop(L, 0);
   luaL_checkstack(L, n + 1, "too many arguments");
   lua_pushvalue(L, lua_upvalueindex(1)); /* the file, at 1 as in read */
@@ -800,13 +804,48 @@ static int lines_iter(lua_State *L) {
   return read_start(L, f, lines_k);
 }
 
+/* lines_line's way when the line is not all buffered: read's machinery,
+ * with the format spelled out. Out of line, so that the path of a
+ * buffered line saves no registers for it. */
+static NOINLINE int lines_read(lua_State *L, lsockL_File *f, int fmt) {
+  lua_settop(L, 0);
+  lua_pushvalue(L, lua_upvalueindex(1)); /* the file, at 1 as in read */
+  lua_pushstring(L, fmt == 'l' ? "l" : "L");
+  return read_start(L, f, lines_k);
+}
+
+/* The iterator of lines() with no format or one line format, the common
+ * case: the file is its only upvalue and the format is the function's
+ * (lines_l or lines_L), so a line costs no look-up of n or the format. */
+static int lines_line(lua_State *L, int fmt) {
+  lsockL_File *f = (lsockL_File *)lua_touserdata(L, lua_upvalueindex(1));
+  if (f->sock == NULL)
+    return luaL_error(L, "file is already closed");
+  if (quickline(L, f, fmt))
+    return 1;
+  return lines_read(L, f, fmt);
+}
+
+static int lines_l(lua_State *L) {
+  return lines_line(L, 'l');
+}
+
+static int lines_L(lua_State *L) {
+  return lines_line(L, 'L');
+}
+
 static int m_lines(lua_State *L) {
-  int n = lua_gettop(L) - 1, i;
+  int n = lua_gettop(L) - 1, i, fmt;
   size_t count = 0;
   checkreadable(L);
   luaL_argcheck(L, n <= MAXARGLINE, MAXARGLINE + 2, "too many arguments");
   for (i = 2; i <= n + 1; i++) /* a bad format fails here, not later */
     getfmt(L, i, &count);
+  if (n <= 1 && (fmt = lineformat(L, 2)) != 0) {
+    lua_settop(L, 1);
+    lua_pushcclosure(L, fmt == 'l' ? lines_l : lines_L, 1);
+    return 1;
+  }
   lua_pushinteger(L, n);
   lua_insert(L, 2); /* file, n, formats... */
   lua_pushcclosure(L, lines_iter, 2 + n);

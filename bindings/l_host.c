@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "l_policy.h"
+#include "l_state.h"
 #include "l_task.h"
 #include "lsock.h"
 
@@ -46,7 +47,7 @@ static int openall(lua_State *L) {
 }
 
 LSOCK_API lua_State *lsock_newstate(int flags) {
-  lua_State *L = luaL_newstate();
+  lua_State *L = lsockL_newstate();
   if (!L)
     return NULL;
   lua_pushcfunction(L, openall);

@@ -28,7 +28,10 @@ LSOCK_API int luaopen_lsock(lua_State *L);
 #define LSOCK_GLOBAL 1 /* also set the global `socket` to the module */
 
 /* A new state with Lua's standard libraries and lsock loaded (require
- * "lsock" gives it). NULL when out of memory. Close it with lsock_close. */
+ * "lsock" gives it). NULL when out of memory. Close it with lsock_close
+ * (or lua_close). Its memory comes from an allocator of lsock's own, made
+ * for the small blocks Lua uses most; the state must not be given another
+ * with lua_setallocf. Warnings start off, as with luaL_newstate. */
 LSOCK_API lua_State *lsock_newstate(int flags);
 
 /* Runs a file (NULL: stdin) or a string as a chunk. Returns LUA_OK, or an

@@ -353,6 +353,21 @@ describe("lsock interpreter", function()
       assert.equal(0, code)
       assert.equal("Lua warning: loud\n", err)
     end)
+
+    -- The state is lsock's own (its allocator), so the warning function is
+    -- too: the control messages and a warning in pieces behave as in lua.
+    it("follows @on and @off and joins a warning's pieces", function()
+      local _, err, code = run({ "-e",
+        "warn('a') warn('@on') warn('b', 'c', 'd') warn('@off') warn('e')" ..
+        " warn('@on') warn('@unknown') warn('f')" })
+      assert.equal(0, code)
+      assert.equal("Lua warning: bcd\nLua warning: f\n", err)
+      -- The same with malloc's blocks instead of the pool's.
+      _, err, code = run({ "-W", "-e", "warn('x', 'y')" },
+                         { env = { "LSOCK_POOL=0" } })
+      assert.equal(0, code)
+      assert.equal("Lua warning: xy\n", err)
+    end)
   end)
 
   describe("--", function()

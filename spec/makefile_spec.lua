@@ -394,6 +394,34 @@ describe("lines", function()
     f:close()
     helpers.argerror("file is already closed", it)
   end)
+
+  -- lines() and lines with one line format have their own iterator; a
+  -- 3-byte buffer makes every line but the first arrive in pieces.
+  it("reads lines in pieces with each line format", function()
+    local cases = {
+      { {}, {"alpha", "be", "", "gamma"} },
+      { {"l"}, {"alpha", "be", "", "gamma"} },
+      { {"*l"}, {"alpha", "be", "", "gamma"} },
+      { {"L"}, {"alpha\n", "be\n", "\n", "gamma"} },
+      { {"*L"}, {"alpha\n", "be\n", "\n", "gamma"} },
+    }
+    for _, case in ipairs(cases) do
+      local a, b = pair()
+      local f = file(a, "r", 3)
+      b:sendall("alpha\nbe\n\ngamma")
+      b:close()
+      local got = {}
+      for line in f:lines(table.unpack(case[1])) do
+        got[#got + 1] = line
+        assert.is_true(#got <= 4, "the iterator did not stop")
+      end
+      assert.same(case[2], got)
+      assert.is_nil(f:read("l"))
+      local it = f:lines(table.unpack(case[1]))
+      f:close()
+      helpers.argerror("file is already closed", it)
+    end
+  end)
 end)
 
 describe("write", function()
