@@ -80,8 +80,8 @@ int lsockL_checkaddrk(lua_State *L, int first, int family, lsk_addr *a,
     err = lsk_addr_literal(a, family, host, port, (uint32_t)flow,
                            (uint32_t)scope);
     if (err == LSK_ADDR_NAME && lookup) {
-      *lookup = newlookup(L, family, host, port, (uint32_t)flow,
-                          (uint32_t)scope);
+      *lookup =
+          newlookup(L, family, host, port, (uint32_t)flow, (uint32_t)scope);
       return next;
     }
     if (err == LSK_ADDR_NAME)
@@ -109,7 +109,24 @@ int lsockL_checkaddr(lua_State *L, int first, int family, lsk_addr *a,
   return lsockL_checkaddrk(L, first, family, a, op, NULL);
 }
 
-int lsockL_pushaddr(lua_State *L, const lsk_addr *a) {
+/* An IPv4 host and port, the host's text from c's cache when it is the
+ * host of the last call. */
+static int pushv4(lua_State *L, lsockL_Ctx *c, const lsk_addr *a) {
+  if (c->v4 == a->u.in.sin_addr.s_addr) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->v4ref);
+  } else {
+    char host[LSK_HOST_MAX];
+    lsk_addr_host(a, host, sizeof host);
+    lua_pushstring(L, host);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, LUA_REGISTRYINDEX, c->v4ref); /* the slot exists */
+    c->v4 = a->u.in.sin_addr.s_addr;
+  }
+  lua_pushinteger(L, lsk_addr_port(a));
+  return 2;
+}
+
+int lsockL_pushaddr(lua_State *L, lsockL_Ctx *c, const lsk_addr *a) {
   char host[LSK_HOST_MAX];
   if (a->len == 0) { /* an unnamed peer (unbound Unix socket, socketpair) */
     lua_pushliteral(L, "");
@@ -117,6 +134,9 @@ int lsockL_pushaddr(lua_State *L, const lsk_addr *a) {
   }
   switch (a->u.sa.sa_family) {
   case AF_INET:
+    if (c != NULL)
+      return pushv4(L, c, a);
+    /* fall through */
   case AF_INET6:
     lsk_addr_host(a, host, sizeof host);
     lua_pushstring(L, host);
@@ -132,8 +152,6 @@ int lsockL_pushaddr(lua_State *L, const lsk_addr *a) {
     lua_pushlstring(L, path, len);
     return 1;
   }
-  default:
-    lua_pushlstring(L, (const char *)&a->u, a->len);
-    return 1;
+  default: lua_pushlstring(L, (const char *)&a->u, a->len); return 1;
   }
 }

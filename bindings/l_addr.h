@@ -8,6 +8,7 @@
 
 #include "../core/addr.h"
 #include "../core/loop.h"
+#include "l_ctx.h"
 
 /* Reads the address of `family` starting at argument `first` into a.
  * Argument errors for wrong types or ranges; resolver and path failures
@@ -34,7 +35,9 @@ int lsockL_checkaddrk(lua_State *L, int first, int family, lsk_addr *a,
                       const char *op, lsockL_Lookup **lookup);
 
 /* Pushes the address as results; returns how many (2 for AF_INET, 4 for
- * AF_INET6, 1 for AF_UNIX, "" for an unnamed Unix peer). */
-int lsockL_pushaddr(lua_State *L, const lsk_addr *a);
+ * AF_INET6, 1 for AF_UNIX, "" for an unnamed Unix peer). With the state's
+ * context c (or NULL) an IPv4 host repeated from the last call is pushed
+ * without being formatted again. */
+int lsockL_pushaddr(lua_State *L, lsockL_Ctx *c, const lsk_addr *a);
 
 #endif

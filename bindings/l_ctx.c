@@ -18,5 +18,10 @@ lsockL_Ctx *lsockL_ctx(lua_State *L) {
   c->policy = NULL;
   c->metaref = c->kindsref = LUA_NOREF;
   lua_rawsetp(L, LUA_REGISTRYINDEX, &ctxkey);
+  /* The slot exists from now on, so that filling it later cannot fail
+   * (it holds "0.0.0.0", the text of v4 = 0). */
+  lua_pushliteral(L, "0.0.0.0");
+  c->v4 = 0;
+  c->v4ref = luaL_ref(L, LUA_REGISTRYINDEX);
   return c;
 }

@@ -8,6 +8,7 @@
 #define LSOCK_L_CTX_H
 
 #include <lua.h>
+#include <stdint.h>
 
 struct Sched;
 struct Policy;
@@ -21,6 +22,12 @@ typedef struct lsockL_Ctx {
    * integer key is found faster than a light userdata one. */
   int metaref;  /* the generic socket metatable */
   int kindsref; /* kind -> metatable */
+  /* The text of the IPv4 address last returned (lsockL_pushaddr), kept in
+   * the registry at v4ref: a server's peers (accept, recvfrom) are mostly
+   * the same few hosts, and formatting and interning the text was a
+   * twentieth of a udp echo server's instructions. */
+  uint32_t v4;
+  int v4ref;
 } lsockL_Ctx;
 
 /* The state's context, made at the first call (by luaopen_lsock, or by a

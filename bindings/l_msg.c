@@ -336,7 +336,7 @@ static int recvmsg_k(lua_State *L, int status, lua_KContext ctx) {
   }
   lua_pushinteger(L, m.msg_flags);
   luaL_checkstack(L, 4, NULL);
-  int na = lsockL_pushaddr(L, &from);
+  int na = lsockL_pushaddr(L, NULL, &from);
   /* Everything is built: the descriptors are the script's now. */
   if (c)
     c->live = 0;

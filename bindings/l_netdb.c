@@ -91,7 +91,7 @@ static int mm_ainfo_gc(lua_State *L) {
 /* Pushes the address values as the socket methods return them, packed in
  * an array: {"127.0.0.1", 80} or {"::1", 80, 0, 0}. */
 static void pushaddrtable(lua_State *L, const lsk_addr *a) {
-  int n = lsockL_pushaddr(L, a);  /* v1 .. vn */
+  int n = lsockL_pushaddr(L, NULL, a);  /* v1 .. vn */
   lua_createtable(L, n, 0);
   lua_insert(L, -(n + 1));        /* t, v1 .. vn */
   int t = lua_gettop(L) - n;

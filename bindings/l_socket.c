@@ -261,6 +261,8 @@ static int m_close(lua_State *L) {
  * socket), so the descriptor goes now. Never raises. */
 static int mm_gc(lua_State *L) {
   lsockL_Socket *s = lsockL_tosock(L, 1);
+  if (s->s.fd < 0) /* closed or detached already: nothing to let go of */
+    return 0;
   s->closed = 1;
   uncount(s);
   lsockL_forget(L, s->ctx, s->s.fd);
@@ -501,7 +503,7 @@ static int accept_k(lua_State *L, int status, lua_KContext ctx) {
   }
   lua_settop(L, 2);
   lsockL_opened(L, 2);
-  return 1 + lsockL_pushaddr(L, &peer);
+  return 1 + lsockL_pushaddr(L, s->ctx, &peer);
 }
 
 static int m_accept(lua_State *L) {
@@ -692,7 +694,7 @@ static int recv_once(lua_State *L, lsockL_Socket *s, size_t n, int flags,
   lua_pushlstring(L, buf, got);
   if (buf != stackbuf)
     lua_remove(L, -2);
-  *nres = withaddr ? 1 + lsockL_pushaddr(L, &from) : 1;
+  *nres = withaddr ? 1 + lsockL_pushaddr(L, s->ctx, &from) : 1;
   return 0;
 }
 
@@ -923,7 +925,7 @@ static int m_getsockname(lua_State *L) {
   int err = lsk_sock_name(&s->s, &a);
   if (err)
     return lsockL_fail(L, err, "getsockname", NULL);
-  return lsockL_pushaddr(L, &a);
+  return lsockL_pushaddr(L, NULL, &a);
 }
 
 static int m_getpeername(lua_State *L) {
@@ -932,7 +934,7 @@ static int m_getpeername(lua_State *L) {
   int err = lsk_sock_peer(&s->s, &a);
   if (err)
     return lsockL_fail(L, err, "getpeername", NULL);
-  return lsockL_pushaddr(L, &a);
+  return lsockL_pushaddr(L, NULL, &a);
 }
 
 /* ---- options ---- */

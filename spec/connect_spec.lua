@@ -137,6 +137,23 @@ describe("accept", function()
     assert.are.same({"127.0.0.1", port}, {conn:getsockname()})
   end)
 
+  it("gives each client's own host when clients alternate", function()
+    local l = helpers.track(socket.socket())
+    l:settimeout(helpers.TIMEOUT)
+    l:bind("0.0.0.0", 0)
+    l:listen()
+    local _, port = l:getsockname()
+    for _, host in ipairs({ "127.0.0.2", "127.0.0.2", "127.0.0.1",
+                            "127.0.0.3", "127.0.0.1" }) do
+      local c = stream()
+      c:bind(host, 0)
+      c:connect("127.0.0.1", port)
+      local conn, phost, pport = l:accept()
+      helpers.track(conn)
+      assert.are.same({ host, select(2, c:getsockname()) }, { phost, pport })
+    end
+  end)
+
   it("gives the accepted socket the module default timeout", function()
     local l, host, port = helpers.tcp_listener() -- its own timeout: 5
     socket.setdefaulttimeout(2.5)

@@ -212,6 +212,23 @@ describe("recvfrom and sendto over UDP", function()
     assert.are.same({"peek", "127.0.0.1", pa}, {b:recvfrom(100)})
   end)
 
+  it("give each sender's own host when senders alternate", function()
+    -- 127.0.0.0/8 is all loopback: three senders on three hosts.
+    local _, b, _, pb = helpers.udp_pair()
+    local senders = {}
+    for i, host in ipairs({ "127.0.0.2", "127.0.0.1", "127.0.0.3" }) do
+      local s = helpers.track(socket.socket(socket.AF_INET,
+                                            socket.SOCK_DGRAM))
+      s:bind(host, 0)
+      senders[i] = { s, host, select(2, s:getsockname()) }
+    end
+    for _, k in ipairs({ 1, 1, 2, 3, 2, 2, 1, 3, 3 }) do
+      local s, host, port = table.unpack(senders[k])
+      s:sendto("x" .. k, "127.0.0.1", pb)
+      assert.are.same({ "x" .. k, host, port }, { b:recvfrom(100) })
+    end
+  end)
+
   it("send and recv work on a connected UDP socket", function()
     local a, b, pa, pb = helpers.udp_pair()
     a:connect("127.0.0.1", pb)
