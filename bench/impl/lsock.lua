@@ -198,7 +198,7 @@ function roles.echo_server()
   end
 
   while true do
-    for _, ev in ipairs(ep:poll()) do
+    for _, ev in ipairs(ep:poll(nil, 512)) do -- 512 at most, as ref.c
       local fd = ev[1]
       local c = conns[fd]
       if fd == lfd then
