@@ -303,8 +303,11 @@ static int waitonce(lua_State *L, const Epoll *ep, int max, int ms) {
     n = 0;
   if (n < 0)
     return lsockL_fail(L, errno, "poll", NULL);
-  if (n == 0)
+  if (n == 0) {
+    if (evs != buf) /* the caller may come back: leave the stack as it was */
+      lua_pop(L, 1);
     return 0;
+  }
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) {
     lua_createtable(L, 2, 0);

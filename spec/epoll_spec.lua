@@ -206,6 +206,24 @@ describe("socket.epoll", function()
     end
   end)
 
+  it("takes a maxevents above the default, on both ways of waiting",
+     function()
+    local ep = new_epoll()
+    local a, b = pair()
+    ep:register(a, socket.EPOLLIN)
+    -- Its buffer is then a userdata rather than the C stack's.
+    for _ = 1, 100 do
+      assert.same({}, ep:poll(0, 5000))
+    end
+    spawn(function() -- beside a task, poll waits through the loop
+      socket.sleep(0.05)
+      b:sendall("x")
+    end)
+    local r = ep:poll(5, 5000)
+    assert.equal(1, #r)
+    assert.equal(a:fileno(), r[1][1])
+  end)
+
   it("serves many connections in one poll", function()
     local ep = new_epoll()
     local n = 300
