@@ -253,10 +253,15 @@ static int f_epoll(lua_State *L) {
   return 1;
 }
 
+/* Argument 3, an event mask, from the integer m. */
+static uint32_t eventmask(lua_State *L, lua_Integer m) {
+  luaL_argcheck(L, m >= 0 && m <= UINT32_MAX, 3, "event mask out of range");
+  return (uint32_t)m;
+}
+
 /* register, modify and unregister: one epoll_ctl on the descriptor behind
- * argument 2, with the event mask of argument 3 (dflt when optional). */
-static int ctl(lua_State *L, int op, const char *name, int maskarg,
-               lua_Integer dflt) {
+ * argument 2, for the events in mask. */
+static int ctl(lua_State *L, int op, const char *name, uint32_t mask) {
   Epoll *ep = checkep(L, name);
   int fd = valuefd(L, 2, name);
   luaL_argcheck(L, fd != FD_RANGE, 2, "descriptor out of range");
@@ -264,12 +269,7 @@ static int ctl(lua_State *L, int op, const char *name, int maskarg,
     return luaL_typeerror(L, 2, "socket, file or descriptor");
   struct epoll_event ev;
   memset(&ev, 0, sizeof ev);
-  if (maskarg) {
-    lua_Integer m =
-        maskarg < 0 ? luaL_checkinteger(L, 3) : luaL_optinteger(L, 3, dflt);
-    luaL_argcheck(L, m >= 0 && m <= UINT32_MAX, 3, "event mask out of range");
-    ev.events = (uint32_t)m;
-  }
+  ev.events = mask;
   ev.data.fd = fd;
   if (epoll_ctl(ep->fd, op, fd, &ev) < 0)
     return lsockL_error(L, errno, name, NULL);
@@ -277,15 +277,17 @@ static int ctl(lua_State *L, int op, const char *name, int maskarg,
 }
 
 static int m_register(lua_State *L) {
-  return ctl(L, EPOLL_CTL_ADD, "register", 1, EPOLLIN | EPOLLPRI | EPOLLOUT);
+  lua_Integer dflt = EPOLLIN | EPOLLPRI | EPOLLOUT;
+  return ctl(L, EPOLL_CTL_ADD, "register",
+             eventmask(L, luaL_optinteger(L, 3, dflt)));
 }
 
 static int m_modify(lua_State *L) {
-  return ctl(L, EPOLL_CTL_MOD, "modify", -1, 0);
+  return ctl(L, EPOLL_CTL_MOD, "modify", eventmask(L, luaL_checkinteger(L, 3)));
 }
 
 static int m_unregister(lua_State *L) {
-  return ctl(L, EPOLL_CTL_DEL, "unregister", 0, 0);
+  return ctl(L, EPOLL_CTL_DEL, "unregister", 0);
 }
 
 /* One epoll_wait for up to max events, waiting up to ms (-1: no limit).

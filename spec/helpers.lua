@@ -270,6 +270,24 @@ function helpers.wait_beside_ticker(wait, trigger)
   return r, took, ticks_then
 end
 
+-- For "honours its timeout while other tasks run": runs wait() (which
+-- should time out after 0.15 s and return a count of what was ready) in a
+-- task beside one that sleeps 0.05 s. Returns the count, the seconds wait
+-- took and the other task's result.
+function helpers.timeout_beside_task(wait)
+  local other = helpers.spawn(function()
+    socket.sleep(0.05)
+    return "other"
+  end)
+  local t = helpers.spawn(function()
+    local t0 = socket.monotonic()
+    local n = wait()
+    return n, socket.monotonic() - t0
+  end)
+  local n, took = t:join(5)
+  return n, took, other:join(5)
+end
+
 -- A socketpair with the generous timeout, tracked for cleanup.
 function helpers.pair()
   local a, b = helpers.track(socket.socketpair())
